@@ -1,0 +1,743 @@
+/*
+ * main.c: the coffre command.  It parses, calls the operations of ops.h,
+ * and prints; every error is reported once, here, with the "coffre: "
+ * prefix, and the exit status is the library's code (SPEC.md section 4).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli/ops.h"
+#include "coffre.h"
+#include "vault/util.h"
+
+#define MAX_ARGS 64
+
+struct global {
+	const char *dir;
+	const char *socket;
+	const char *passfile;
+	int json;
+	int help;
+};
+
+static struct global g;
+static const struct ops *ops;
+static void *be;
+
+static void
+say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("coffre: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char usage_text[] =
+    "usage: coffre [--dir DIR | --socket PATH] [--json] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  init [--retention-years N] [--passphrase-file F]   create a vault\n"
+    "  seal --user U --community C [--kind K] [--name N] FILE|-\n"
+    "                                     seal a document, print its id\n"
+    "  open DOC [-o FILE]                 write a document's plaintext\n"
+    "  info DOC                           a document's metadata and reviews\n"
+    "  list [--user U] [--community C] [--status S]\n"
+    "                                     one line per document, oldest "
+    "first\n"
+    "  approve DOC [--note TEXT]          append an approving review\n"
+    "  reject DOC --reason TEXT           append a rejecting review\n"
+    "\n"
+    "The vault is --dir DIR, else $COFFRE_DIR, else ./coffre-data.\n"
+    "'coffre COMMAND --help' for one command; 'man coffre' for all.\n";
+
+struct cmdhelp {
+	const char *name;
+	const char *text;
+};
+
+static const struct cmdhelp helps[] = {
+    {"init", "usage: coffre init [--retention-years N] [--passphrase-file "
+	     "F]\n"
+	     "Create a vault in DIR (refused if one exists: exit 1). Prints "
+	     "the audit\npublic key and writes it to DIR/audit.pub.\n"},
+    {"seal", "usage: coffre seal --user U --community C [--kind K] [--name "
+	     "NAME] FILE|-\n"
+	     "Seal one document (FILE, or - for standard input) and print its "
+	     "id.\nThe type is detected from the content; the name defaults "
+	     "to FILE's base name.\n"},
+    {"open", "usage: coffre open DOC [-o FILE]\n"
+	     "Write the document's plaintext to FILE (created 0600, never "
+	     "overwritten)\nor to standard output, which must not be a "
+	     "terminal.\n"},
+    {"info", "usage: coffre info DOC\n"
+	     "Print a document's metadata: user, community, kind, name, "
+	     "type, size,\nstatus, created, and its reviews.\n"},
+    {"list", "usage: coffre list [--user U] [--community C] [--status "
+	     "pending|approved|rejected|shredded]\n"
+	     "One line per document, oldest first: id, status, user, "
+	     "community, kind,\ntype, size, created (tab-separated).\n"},
+    {"approve", "usage: coffre approve DOC [--note TEXT]\n"
+		"Append an approving review to a document.\n"},
+    {"reject", "usage: coffre reject DOC --reason TEXT\n"
+	       "Append a rejecting review to a document; the reason is "
+	       "required.\n"},
+};
+
+static const char *const later_cmds[] = {"shred", "archive", "contract-end",
+    "hold", "release", "archives", "archive-open", "sweep", "import",
+    "export", "audit", "check", "serve"};
+
+static int
+usage(void)
+{
+	fputs(usage_text, stderr);
+	return COFFRE_EUSAGE;
+}
+
+static int
+cmd_help(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].name, cmd) == 0) {
+			fputs(helps[i].text, stdout);
+			return 0;
+		}
+	fputs(usage_text, stdout);
+	return 0;
+}
+
+/* Command options: name, whether it takes a value, where it goes. */
+struct opt {
+	const char *name;
+	int has_arg;
+	const char **val;
+	int *flag;
+};
+
+/*
+ * Parse ${argv} against ${opts}; positional arguments go to ${pos}.
+ * Returns 0, or COFFRE_EUSAGE after saying why.
+ */
+static int
+parse(const char *cmd, int argc, char **argv, const struct opt *opts,
+    const char **pos, int maxpos, int *npos)
+{
+	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt *o;
+		if (a[0] != '-' || strcmp(a, "-") == 0) {
+			if (*npos >= maxpos) {
+				say("%s: unexpected argument '%s' (see coffre "
+				    "%s --help)",
+				    cmd, a, cmd);
+				return COFFRE_EUSAGE;
+			}
+			pos[(*npos)++] = a;
+			continue;
+		}
+		for (o = opts; o->name != NULL; o++)
+			if (strcmp(o->name, a) == 0)
+				break;
+		if (o->name == NULL) {
+			say("%s: unknown option '%s' (see coffre %s --help)",
+			    cmd, a, cmd);
+			return COFFRE_EUSAGE;
+		}
+		if (o->has_arg) {
+			if (i + 1 >= argc) {
+				say("%s: %s needs a value", cmd, a);
+				return COFFRE_EUSAGE;
+			}
+			*o->val = argv[++i];
+		} else {
+			*o->flag = 1;
+		}
+	}
+	return 0;
+}
+
+/* JSON string output. */
+static void
+jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static int
+fail(int rc)
+{
+	say("%s", ops->errmsg(be));
+	return rc;
+}
+
+/* Reading the input of seal. */
+struct input {
+	int fd;
+};
+
+static long
+read_fd(void *ctx, uint8_t *buf, size_t len)
+{
+	struct input *in = ctx;
+	ssize_t n;
+
+	do
+		n = read(in->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return (long)n;
+}
+
+static int
+write_fd(void *ctx, const uint8_t *buf, size_t len)
+{
+	return util_write_all(*(int *)ctx, buf, len);
+}
+
+static int
+read_passphrase(char **pass, size_t *len)
+{
+	const char *f = g.passfile != NULL ? g.passfile
+					   : getenv("COFFRE_PASSPHRASE_FILE");
+	int fd;
+	ssize_t n;
+	char *p;
+
+	*pass = NULL;
+	*len = 0;
+	if (f == NULL || *f == '\0')
+		return 0;
+	if ((fd = open(f, O_RDONLY | O_CLOEXEC)) == -1) {
+		say("%s: %s", f, strerror(errno));
+		return errno == ENOENT ? COFFRE_ENOTFOUND : COFFRE_EFAIL;
+	}
+	if ((p = sodium_malloc(1025)) == NULL) {
+		close(fd);
+		say("out of secure memory");
+		return COFFRE_EFAIL;
+	}
+	n = read(fd, p, 1024);
+	close(fd);
+	if (n <= 0) {
+		sodium_free(p);
+		say("%s: empty or unreadable passphrase file", f);
+		return COFFRE_EREJECT;
+	}
+	p[n] = '\0';
+	p[strcspn(p, "\r\n")] = '\0';
+	if (p[0] == '\0') {
+		sodium_free(p);
+		say("%s: the passphrase is empty", f);
+		return COFFRE_EREJECT;
+	}
+	*pass = p;
+	*len = strlen(p);
+	return 0;
+}
+
+static const char *
+vault_dir(void)
+{
+	const char *d = g.dir;
+
+	if (d == NULL)
+		d = getenv("COFFRE_DIR");
+	if (d == NULL || *d == '\0')
+		d = "./coffre-data";
+	return d;
+}
+
+/* Open the backend: embedded, or (a later version) the daemon's client. */
+static int
+backend_open(void)
+{
+	char err[1024];
+	char *pass;
+	size_t passlen;
+	const char *sock = g.socket;
+	int rc;
+
+	if (sock == NULL && g.dir == NULL) {
+		sock = getenv("COFFRE_SOCKET");
+		if (sock != NULL && *sock == '\0')
+			sock = NULL;
+	}
+	if (sock != NULL) {
+		say("%s: this version has no daemon client yet; use --dir DIR "
+		    "on the vault itself",
+		    sock);
+		return COFFRE_ENODAEMON;
+	}
+	if ((rc = read_passphrase(&pass, &passlen)) != 0)
+		return rc;
+	rc = ops_local_open(vault_dir(), pass, passlen, &ops, &be, err,
+	    sizeof(err));
+	if (pass != NULL)
+		sodium_free(pass);
+	if (rc != 0)
+		say("%s", err);
+	return rc;
+}
+
+static int
+do_init(int argc, char **argv)
+{
+	const char *years = NULL, *pos[1];
+	struct opt opts[] = {{"--retention-years", 1, &years, NULL},
+	    {"--passphrase-file", 1, &g.passfile, NULL}, {NULL, 0, NULL, NULL}};
+	struct coffre_init_opts io = {0};
+	char pubkey[64], err[1024], *pass = NULL;
+	size_t passlen = 0;
+	int npos, rc;
+
+	if ((rc = parse("init", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (years != NULL) {
+		char *end;
+		long y = strtol(years, &end, 10);
+		if (*years < '0' || *years > '9' || *end != '\0' || y < 1 ||
+		    y > 100) {
+			say("init: --retention-years takes a whole number from "
+			    "1 to 100");
+			return COFFRE_EUSAGE;
+		}
+		io.retention_years = (unsigned)y;
+	}
+	if ((rc = read_passphrase(&pass, &passlen)) != 0)
+		return rc;
+	io.passphrase = pass;
+	io.passphrase_len = passlen;
+	rc = coffre_init(vault_dir(), &io, pubkey, err, sizeof(err));
+	if (pass != NULL)
+		sodium_free(pass);
+	if (rc != 0) {
+		say("%s", err);
+		return rc;
+	}
+	if (g.json) {
+		fputs("{\"dir\":", stdout);
+		jstr(stdout, vault_dir());
+		fputs(",\"audit_pubkey\":", stdout);
+		jstr(stdout, pubkey);
+		fputs("}\n", stdout);
+	} else {
+		printf("audit public key: %s\nwritten to %s/audit.pub\n",
+		    pubkey, vault_dir());
+	}
+	return 0;
+}
+
+static int
+do_seal(int argc, char **argv)
+{
+	const char *user = NULL, *comm = NULL, *kind = NULL, *name = NULL;
+	const char *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--community", 1, &comm, NULL}, {"--kind", 1, &kind, NULL},
+	    {"--name", 1, &name, NULL}, {NULL, 0, NULL, NULL}};
+	struct input in;
+	struct stat st;
+	char id[COFFRE_DOCID_LEN + 1], type[COFFRE_TYPE_MAX + 1];
+	uint64_t size;
+	int npos, rc;
+
+	if ((rc = parse("seal", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (user == NULL || comm == NULL || npos != 1) {
+		say("seal: needs --user U, --community C and a FILE (or - for "
+		    "standard input)");
+		return COFFRE_EUSAGE;
+	}
+	if (strcmp(pos[0], "-") == 0) {
+		in.fd = STDIN_FILENO;
+	} else {
+		if ((in.fd = open(pos[0], O_RDONLY | O_CLOEXEC)) == -1) {
+			say("%s: %s", pos[0], strerror(errno));
+			return errno == ENOENT ? COFFRE_ENOTFOUND
+					       : COFFRE_EFAIL;
+		}
+		if (fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			say("%s: not a regular file", pos[0]);
+			close(in.fd);
+			return COFFRE_EREJECT;
+		}
+		if (name == NULL) {
+			const char *b = strrchr(pos[0], '/');
+			name = b != NULL ? b + 1 : pos[0];
+		}
+	}
+	if ((rc = backend_open()) != 0)
+		goto out;
+	rc = ops->seal(be, user, comm, kind, name, read_fd, &in, id, type,
+	    &size);
+	if (rc != 0) {
+		fail(rc);
+		goto out;
+	}
+	if (g.json) {
+		fputs("{\"id\":", stdout);
+		jstr(stdout, id);
+		fputs(",\"type\":", stdout);
+		jstr(stdout, type);
+		printf(",\"size\":%llu,\"status\":\"pending\"}\n",
+		    (unsigned long long)size);
+	} else {
+		printf("%s\n", id);
+	}
+out:
+	if (in.fd != STDIN_FILENO)
+		close(in.fd);
+	return rc;
+}
+
+static int
+do_open(int argc, char **argv)
+{
+	const char *out = NULL, *pos[1];
+	struct opt opts[] = {{"-o", 1, &out, NULL}, {"--output", 1, &out, NULL},
+	    {NULL, 0, NULL, NULL}};
+	int npos, rc, fd;
+
+	if ((rc = parse("open", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1) {
+		say("open: needs a document id");
+		return COFFRE_EUSAGE;
+	}
+	if (out == NULL || strcmp(out, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			say("open: standard output is a terminal; give -o FILE "
+			    "or redirect it");
+			return COFFRE_EUSAGE;
+		}
+		out = NULL;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if (out == NULL) {
+		fd = STDOUT_FILENO;
+	} else {
+		fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC,
+		    0600);
+		if (fd == -1) {
+			say("%s: %s%s", out, strerror(errno),
+			    errno == EEXIST ? " (remove it first, or choose "
+					      "another -o)"
+					    : "");
+			return COFFRE_EFAIL;
+		}
+	}
+	rc = ops->open_doc(be, pos[0], write_fd, &fd);
+	if (out != NULL) {
+		if (rc == 0 && fsync(fd) != 0) {
+			say("%s: %s", out, strerror(errno));
+			rc = COFFRE_EFAIL;
+		} else if (rc != 0) {
+			fail(rc);
+		}
+		close(fd);
+		if (rc != 0)
+			unlink(out); /* never leave a partial document */
+		return rc;
+	}
+	if (rc != 0)
+		return fail(rc);
+	return 0;
+}
+
+static void
+print_doc_json(const struct coffre_doc *d, int with_name)
+{
+	char date[21];
+
+	util_iso8601(d->created, date);
+	fputs("{\"id\":", stdout);
+	jstr(stdout, d->id);
+	fputs(",\"user\":", stdout);
+	jstr(stdout, d->user);
+	fputs(",\"community\":", stdout);
+	jstr(stdout, d->community);
+	fputs(",\"kind\":", stdout);
+	jstr(stdout, d->kind);
+	if (with_name) {
+		fputs(",\"name\":", stdout);
+		jstr(stdout, d->name);
+	}
+	fputs(",\"type\":", stdout);
+	jstr(stdout, d->type);
+	printf(",\"size\":%llu,\"status\":\"%s\",\"created\":\"%s\"",
+	    (unsigned long long)d->size, coffre_status_name(d->status), date);
+}
+
+static int
+do_info(int argc, char **argv)
+{
+	const char *pos[1];
+	struct opt opts[] = {{NULL, 0, NULL, NULL}};
+	struct coffre_doc d;
+	char date[21];
+	int npos, rc;
+
+	if ((rc = parse("info", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1) {
+		say("info: needs a document id");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if ((rc = ops->info(be, pos[0], &d)) != 0)
+		return fail(rc);
+	if (g.json) {
+		print_doc_json(&d, 1);
+		fputs(",\"reviews\":[", stdout);
+		for (size_t i = 0; i < d.nreviews; i++) {
+			util_iso8601(d.reviews[i].at, date);
+			printf("%s{\"decision\":\"%s\",\"at\":\"%s\",\"note\":",
+			    i ? "," : "",
+			    d.reviews[i].decision == COFFRE_APPROVED
+				? "approve"
+				: "reject",
+			    date);
+			jstr(stdout, d.reviews[i].note);
+			fputs("}", stdout);
+		}
+		fputs("]}\n", stdout);
+		return 0;
+	}
+	util_iso8601(d.created, date);
+	printf("id: %s\nuser: %s\ncommunity: %s\nkind: %s\nname: %s\n"
+	       "type: %s\nsize: %llu\nstatus: %s\ncreated: %s\n",
+	    d.id, d.user, d.community, d.kind, d.name, d.type,
+	    (unsigned long long)d.size, coffre_status_name(d.status), date);
+	for (size_t i = 0; i < d.nreviews; i++) {
+		util_iso8601(d.reviews[i].at, date);
+		printf("review: %s %s %s\n",
+		    d.reviews[i].decision == COFFRE_APPROVED ? "approve"
+							     : "reject",
+		    date, d.reviews[i].note);
+	}
+	return 0;
+}
+
+static int
+list_print(void *ctx, const struct coffre_doc *d)
+{
+	int *first = ctx;
+	char date[21];
+
+	if (g.json) {
+		if (!*first)
+			fputc(',', stdout);
+		print_doc_json(d, 0);
+		fputc('}', stdout);
+	} else {
+		util_iso8601(d->created, date);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", d->id,
+		    coffre_status_name(d->status), d->user, d->community,
+		    d->kind[0] != '\0' ? d->kind : "-", d->type,
+		    (unsigned long long)d->size, date);
+	}
+	*first = 0;
+	return 0;
+}
+
+static int
+do_list(int argc, char **argv)
+{
+	const char *user = NULL, *comm = NULL, *status = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--community", 1, &comm, NULL}, {"--status", 1, &status, NULL},
+	    {NULL, 0, NULL, NULL}};
+	struct coffre_filter f = {NULL, NULL, -1};
+	int npos, rc, first = 1;
+
+	if ((rc = parse("list", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (status != NULL && (f.status = coffre_status_parse(status)) < 0) {
+		say("list: --status takes pending, approved, rejected or "
+		    "shredded");
+		return COFFRE_EREJECT;
+	}
+	if ((user != NULL && !coffre_valid_id(user)) ||
+	    (comm != NULL && !coffre_valid_id(comm))) {
+		say("list: malformed user or community id: 1 to 128 bytes of "
+		    "[A-Za-z0-9._:@-]");
+		return COFFRE_EREJECT;
+	}
+	f.user = user;
+	f.community = comm;
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if (g.json)
+		fputs("{\"documents\":[", stdout);
+	rc = ops->list(be, &f, list_print, &first);
+	if (g.json)
+		fputs("]}\n", stdout);
+	if (rc != 0)
+		return fail(rc);
+	return 0;
+}
+
+static int
+do_review(const char *cmd, int decision, int argc, char **argv)
+{
+	const char *note = NULL, *pos[1];
+	struct opt opts[] = {{decision == COFFRE_APPROVED ? "--note" : "--reason",
+				 1, &note, NULL},
+	    {NULL, 0, NULL, NULL}};
+	int npos, rc;
+
+	if ((rc = parse(cmd, argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1) {
+		say("%s: needs a document id", cmd);
+		return COFFRE_EUSAGE;
+	}
+	if (decision == COFFRE_REJECTED && note == NULL) {
+		say("reject: --reason TEXT is required");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if ((rc = ops->review(be, pos[0], decision, note)) != 0)
+		return fail(rc);
+	if (g.json)
+		printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", pos[0],
+		    coffre_status_name(decision));
+	else
+		printf("%s %s\n", pos[0], coffre_status_name(decision));
+	return 0;
+}
+
+/*
+ * Take the global options out of argv wherever they stand; what is left is
+ * the command and its own arguments.
+ */
+static int
+globals(int argc, char **argv, char **rest, int *nrest)
+{
+	*nrest = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strcmp(a, "--dir") == 0)
+			slot = &g.dir;
+		else if (strcmp(a, "--socket") == 0)
+			slot = &g.socket;
+		else if (strcmp(a, "--passphrase-file") == 0)
+			slot = &g.passfile;
+		if (slot != NULL) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				say("%s needs a value", a);
+				return COFFRE_EUSAGE;
+			}
+			*slot = argv[++i];
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			g.json = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			g.help = 1;
+			continue;
+		}
+		if (*nrest >= MAX_ARGS) {
+			say("too many arguments");
+			return COFFRE_EUSAGE;
+		}
+		rest[(*nrest)++] = argv[i];
+	}
+	if (g.dir != NULL && g.socket != NULL) {
+		say("give --dir or --socket, not both");
+		return COFFRE_EUSAGE;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *rest[MAX_ARGS];
+	int nrest, rc;
+	const char *cmd;
+
+	if (sodium_init() < 0) {
+		say("cannot initialise libsodium");
+		return COFFRE_EFAIL;
+	}
+	if ((rc = globals(argc, argv, rest, &nrest)) != 0)
+		return rc;
+	if (nrest == 0) {
+		if (g.help) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		return usage();
+	}
+	cmd = rest[0];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("coffre %s\n", COFFRE_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0)
+		return cmd_help(nrest > 1 ? rest[1] : "");
+	for (size_t i = 0; i < sizeof(later_cmds) / sizeof(later_cmds[0]);
+	     i++)
+		if (strcmp(cmd, later_cmds[i]) == 0) {
+			say("'%s' is not in this version (%s) yet", cmd,
+			    COFFRE_VERSION);
+			return COFFRE_EUSAGE;
+		}
+	if (g.help)
+		return cmd_help(cmd);
+	if (strcmp(cmd, "init") == 0)
+		rc = do_init(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "seal") == 0)
+		rc = do_seal(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "open") == 0)
+		rc = do_open(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "info") == 0)
+		rc = do_info(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "list") == 0)
+		rc = do_list(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "approve") == 0)
+		rc = do_review("approve", COFFRE_APPROVED, nrest - 1, rest + 1);
+	else if (strcmp(cmd, "reject") == 0)
+		rc = do_review("reject", COFFRE_REJECTED, nrest - 1, rest + 1);
+	else {
+		say("unknown command '%s' (see coffre --help)", cmd);
+		rc = COFFRE_EUSAGE;
+	}
+	if (ops != NULL)
+		ops->close(be);
+	if (fflush(stdout) != 0 && rc == 0) {
+		say("writing to standard output: %s", strerror(errno));
+		rc = COFFRE_EFAIL;
+	}
+	return rc;
+}

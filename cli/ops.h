@@ -1,0 +1,37 @@
+/*
+ * ops.h: the operations behind the coffre command, as one interface with
+ * one implementation per way of reaching a vault: embedded (ops_local.c,
+ * the library opens DIR itself) and, later, the daemon's client over its
+ * socket.  Commands in main.c call only these, so that no command is
+ * written twice.  Every operation returns 0 or a COFFRE_E* code and leaves
+ * the detail in errmsg().
+ */
+#ifndef COFFRE_CLI_OPS_H
+#define COFFRE_CLI_OPS_H
+
+#include "coffre.h"
+
+struct ops {
+	const char *(*errmsg)(void *be);
+	int (*seal)(void *be, const char *user, const char *community,
+	    const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
+	    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size);
+	int (*open_doc)(void *be, const char *id, coffre_write_fn wr,
+	    void *wrctx);
+	int (*info)(void *be, const char *id, struct coffre_doc *doc);
+	int (*list)(void *be, const struct coffre_filter *f, coffre_list_fn fn,
+	    void *ctx);
+	int (*review)(void *be, const char *id, int decision,
+	    const char *note);
+	void (*close)(void *be);
+};
+
+/*
+ * ops_local_open(dir, pass, passlen, ops, be, err, errlen): the embedded
+ * implementation on the vault in ${dir}.  Returns 0 or a COFFRE_E* code
+ * with a message in ${err}.
+ */
+int ops_local_open(const char *dir, const char *pass, size_t passlen,
+    const struct ops **ops, void **be, char *err, size_t errlen);
+
+#endif /* !COFFRE_CLI_OPS_H */

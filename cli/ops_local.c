@@ -1,0 +1,74 @@
+/*
+ * ops_local.c: the embedded implementation of the command's operations:
+ * each one is the library call of include/coffre.h on a vault opened here.
+ */
+#include "cli/ops.h"
+
+static const char *
+l_errmsg(void *be)
+{
+	return coffre_errmsg(be);
+}
+
+static int
+l_seal(void *be, const char *user, const char *community, const char *kind,
+    const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
+{
+	return coffre_seal(be, user, community, kind, name, rd, rdctx, id,
+	    type, size);
+}
+
+static int
+l_open_doc(void *be, const char *id, coffre_write_fn wr, void *wrctx)
+{
+	return coffre_open_doc(be, id, wr, wrctx);
+}
+
+static int
+l_info(void *be, const char *id, struct coffre_doc *doc)
+{
+	return coffre_info(be, id, doc);
+}
+
+static int
+l_list(void *be, const struct coffre_filter *f, coffre_list_fn fn, void *ctx)
+{
+	return coffre_list(be, f, fn, ctx);
+}
+
+static int
+l_review(void *be, const char *id, int decision, const char *note)
+{
+	return coffre_review(be, id, decision, note);
+}
+
+static void
+l_close(void *be)
+{
+	coffre_close(be);
+}
+
+static const struct ops local_ops = {
+	.errmsg = l_errmsg,
+	.seal = l_seal,
+	.open_doc = l_open_doc,
+	.info = l_info,
+	.list = l_list,
+	.review = l_review,
+	.close = l_close,
+};
+
+int
+ops_local_open(const char *dir, const char *pass, size_t passlen,
+    const struct ops **ops, void **be, char *err, size_t errlen)
+{
+	coffre_vault *v;
+	int rc = coffre_open(dir, pass, passlen, &v, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	*ops = &local_ops;
+	*be = v;
+	return 0;
+}

@@ -1,0 +1,221 @@
+/*
+ * coffre.h: the public API of coffre, an encrypted vault for supporting
+ * documents (identity cards, diplomas, professional cards).
+ *
+ * CAVEATS
+ *
+ * - One writer at a time.  A coffre_vault handle takes an exclusive lock on
+ *   DIR/lock for every operation that changes the vault; a second process
+ *   that wants to write waits for it.  Readers do not take it.
+ * - Threads.  A handle may be used by one thread at a time.  Open one handle
+ *   per thread, or serialise calls (the daemon does the latter).
+ * - fork().  Do not use a handle in a child after fork(): LMDB environments
+ *   and the locked key memory are not fork-safe.
+ * - Secrets.  Keys never leave the library.  Plaintext handed to a writer
+ *   callback is only valid during the call; copy it into protected memory if
+ *   you must keep it.
+ * - Errors.  Every function that can fail returns 0 or a COFFRE_E* code,
+ *   whose value is the exit status of SPEC.md section 4.  The handle keeps a
+ *   message with the detail (coffre_errmsg()); the library never prints,
+ *   exits or aborts.
+ */
+#ifndef COFFRE_H
+#define COFFRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COFFRE_VERSION "0.1.0"
+
+/* Error codes: the process exit codes of SPEC.md section 4. */
+#define COFFRE_OK 0
+#define COFFRE_EFAIL 1     /* I/O error, corruption, internal error */
+#define COFFRE_EUSAGE 2    /* bad call: unknown flag, missing argument */
+#define COFFRE_ENOTFOUND 3 /* no such document, archive, user or file */
+#define COFFRE_EGONE 4     /* shredded, or retention ended */
+#define COFFRE_EREJECT 5   /* type not allowed, too large, malformed id */
+#define COFFRE_EDENIED 6   /* the caller's role may not do this */
+#define COFFRE_ELOCKED 7   /* retention lock */
+#define COFFRE_ENODAEMON 8 /* no daemon answers on the socket */
+
+/* Limits on identifiers and free text. */
+#define COFFRE_ID_MAX 128     /* user, community, contract, kind ids */
+#define COFFRE_NAME_MAX 255   /* a document's name */
+#define COFFRE_NOTE_MAX 4096  /* a review note or reason */
+#define COFFRE_DOCID_LEN 22   /* base64url of 16 bytes, no padding */
+#define COFFRE_TYPE_MAX 127   /* a detected MIME type */
+#define COFFRE_DEFAULT_MAX_DOC (32u * 1024u * 1024u)
+#define COFFRE_DEFAULT_RETENTION_YEARS 5
+
+typedef struct coffre_vault coffre_vault;
+
+/* Document status. */
+enum coffre_status {
+	COFFRE_PENDING = 0,
+	COFFRE_APPROVED = 1,
+	COFFRE_REJECTED = 2,
+	COFFRE_SHREDDED = 3
+};
+
+/* Options of coffre_init(). */
+struct coffre_init_opts {
+	unsigned retention_years; /* 0 means the default, 5 */
+	/* Passphrase that wraps the root key (Argon2id), or NULL for a root
+	 * key file protected by its mode alone.  Not copied past the call. */
+	const char *passphrase;
+	size_t passphrase_len;
+};
+
+/* One review of a document. */
+struct coffre_review {
+	int decision; /* COFFRE_APPROVED or COFFRE_REJECTED */
+	int64_t at;   /* unix seconds */
+	char note[COFFRE_NOTE_MAX + 1];
+};
+
+/* Metadata of one document.  Filled by coffre_info() and coffre_list(). */
+struct coffre_doc {
+	char id[COFFRE_DOCID_LEN + 1];
+	char user[COFFRE_ID_MAX + 1];
+	char community[COFFRE_ID_MAX + 1];
+	char kind[COFFRE_ID_MAX + 1];   /* "" when none was given */
+	char name[COFFRE_NAME_MAX + 1]; /* "" when none, or when shredded */
+	char type[COFFRE_TYPE_MAX + 1];
+	uint64_t size; /* plaintext bytes */
+	int status;    /* enum coffre_status */
+	int64_t created;
+	/* Reviews, oldest first; owned by the library, valid until the next
+	 * call on the same handle or coffre_close().  Only coffre_info() fills
+	 * them; coffre_list() sets nreviews to 0. */
+	const struct coffre_review *reviews;
+	size_t nreviews;
+};
+
+/* Filter of coffre_list(): NULL fields match everything. */
+struct coffre_filter {
+	const char *user;
+	const char *community;
+	int status; /* -1 for any */
+};
+
+/*
+ * Reader: the library pulls bytes to seal from it.  It returns the number of
+ * bytes put in buf (0 at the end of the input), or -1 on error with errno
+ * set.
+ */
+typedef long (*coffre_read_fn)(void *ctx, uint8_t *buf, size_t len);
+
+/*
+ * Writer: the library pushes plaintext to it.  It returns 0, or -1 on error
+ * with errno set.  The bytes are only valid during the call.
+ */
+typedef int (*coffre_write_fn)(void *ctx, const uint8_t *buf, size_t len);
+
+/*
+ * coffre_init(dir, opts, pubkey, errbuf, errlen):
+ * Create a new vault in ${dir} (created 0700 if missing; it must be empty of
+ * any vault).  Writes the audit public key, base64, NUL-terminated, into
+ * ${pubkey} (at least 64 bytes).  On error a message is written to ${errbuf}.
+ * Returns 0, COFFRE_EFAIL (exists already: the message says so; or I/O).
+ */
+int coffre_init(const char *dir, const struct coffre_init_opts *opts,
+    char pubkey[64], char *errbuf, size_t errlen);
+
+/*
+ * coffre_open(dir, passphrase, passphrase_len, out, errbuf, errlen):
+ * Open the vault in ${dir}.  ${passphrase} may be NULL if the root key is
+ * not wrapped.  On success *out is a handle owned by the caller, to be
+ * released with coffre_close().  Returns 0, COFFRE_ENOTFOUND (no vault),
+ * COFFRE_EFAIL (corruption, wrong passphrase, I/O).
+ */
+int coffre_open(const char *dir, const char *passphrase,
+    size_t passphrase_len, coffre_vault **out, char *errbuf, size_t errlen);
+
+/* coffre_close(v): release ${v} and wipe its keys.  NULL is a no-op. */
+void coffre_close(coffre_vault *v);
+
+/*
+ * coffre_errmsg(v): the detail of the last error on ${v}, owned by ${v},
+ * valid until the next call on it.  Never NULL.
+ */
+const char *coffre_errmsg(const coffre_vault *v);
+
+/* coffre_strerror(code): a static name for an error code. */
+const char *coffre_strerror(int code);
+
+/* coffre_valid_id(s): 1 if ${s} is a valid user/community/contract/kind id. */
+int coffre_valid_id(const char *s);
+
+/* coffre_valid_docid(s): 1 if ${s} has the shape of a document id. */
+int coffre_valid_docid(const char *s);
+
+/*
+ * coffre_seal(v, user, community, kind, name, rd, rdctx, id, type, size):
+ * Seal the bytes pulled from ${rd} as a new document of ${user} in
+ * ${community}; ${kind} and ${name} may be NULL.  The document is durable
+ * before this returns 0.  ${id} receives the new document id; ${type}
+ * (COFFRE_TYPE_MAX + 1 bytes) the detected type; *size the plaintext size.
+ * Returns 0, COFFRE_EREJECT (bad id or name, type not allowed, too large,
+ * empty), COFFRE_EGONE (the user was shredded), COFFRE_EFAIL (I/O).
+ * Nothing is left in the vault on failure.
+ */
+int coffre_seal(coffre_vault *v, const char *user, const char *community,
+    const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size);
+
+/*
+ * coffre_open_doc(v, id, wr, wrctx):
+ * Authenticate and decrypt document ${id}, pushing its plaintext to ${wr} in
+ * chunks.  WARNING: a chunk is verified before it is pushed, but the whole
+ * document is only known to be complete and untruncated once this returns 0;
+ * a caller that writes to a file must discard it on any other return.
+ * Returns 0, COFFRE_EREJECT (malformed id), COFFRE_ENOTFOUND, COFFRE_EGONE
+ * (shredded), COFFRE_EFAIL (corruption, truncation, or ${wr} failed).
+ */
+int coffre_open_doc(coffre_vault *v, const char *id, coffre_write_fn wr,
+    void *wrctx);
+
+/*
+ * coffre_info(v, id, doc): metadata of document ${id} into ${doc}, with
+ * its reviews and its name (unsealed).  Returns 0, COFFRE_EREJECT,
+ * COFFRE_ENOTFOUND, COFFRE_EFAIL.  A shredded document is returned with
+ * status COFFRE_SHREDDED and an empty name.
+ */
+int coffre_info(coffre_vault *v, const char *id, struct coffre_doc *doc);
+
+/*
+ * Callback of coffre_list(): return 0 to go on, non-zero to stop (that value
+ * is then returned by coffre_list()).  ${doc} is valid during the call.
+ */
+typedef int (*coffre_list_fn)(void *ctx, const struct coffre_doc *doc);
+
+/*
+ * coffre_list(v, filter, fn, ctx): every document that matches ${filter},
+ * oldest first, with its name.  Returns 0, COFFRE_EREJECT (bad filter),
+ * COFFRE_EFAIL (corruption), or what ${fn} returned.
+ */
+int coffre_list(coffre_vault *v, const struct coffre_filter *filter,
+    coffre_list_fn fn, void *ctx);
+
+/*
+ * coffre_review(v, id, decision, note):
+ * Append a review (COFFRE_APPROVED or COFFRE_REJECTED) to document ${id};
+ * ${note} may be NULL.  It is sealed under the document's key.  Returns 0,
+ * COFFRE_EREJECT, COFFRE_ENOTFOUND, COFFRE_EGONE, COFFRE_EFAIL.
+ */
+int coffre_review(coffre_vault *v, const char *id, int decision,
+    const char *note);
+
+/* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
+const char *coffre_status_name(int status);
+
+/* coffre_status_parse(s): the status named ${s}, or -1. */
+int coffre_status_parse(const char *s);
+
+/*
+ * coffre_set_max_doc(v, bytes): override the size limit of coffre.conf for
+ * this handle (tests and benchmarks).  0 restores the configured one.
+ */
+void coffre_set_max_doc(coffre_vault *v, uint64_t bytes);
+
+#endif /* !COFFRE_H */

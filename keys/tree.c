@@ -1,0 +1,723 @@
+/*
+ * tree.c: the key tree in DIR/keys/tree.mdb.  Tables:
+ *   nodes     u64 BE node id -> node record (docs/FORMAT.md)
+ *   children  u64 BE parent id -> u64 BE child id (sorted duplicates)
+ *   users     keyed hash of a user id -> u64 BE owner node id
+ *   fence     keyed hash of a shredded user id -> u64 LE time of the shred
+ *   meta      name -> value (epoch, next_slot, next_leaf, format)
+ * A node record is authenticated as a whole: the wrapped key is sealed with
+ * the record's other fields as associated data, so a changed byte anywhere
+ * in it, or a record moved to another id, fails to open.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "keys/bytes.h"
+#include "keys/fault.h"
+#include "keys/root.h"
+#include "keys/tree.h"
+
+#define REC_HDR 28   /* version, kind, attrs length, parent, pgen, gen */
+#define REC_NONCE 24
+#define REC_CT (TREE_KEY_BYTES + 16)
+#define REC_FIXED (REC_HDR + REC_NONCE + REC_CT)
+#define ATTRS_MAX 1024
+#define MAX_DEPTH 8
+
+#define ID_INTERNAL(l, i) ((1ULL << 56) | ((uint64_t)(l) << 48) | (i))
+#define ID_SYSTEM(n) ((2ULL << 56) | (uint64_t)(n))
+#define ID_OWNER(s) ((3ULL << 56) | (uint64_t)(s))
+#define ID_LEAF(s) ((4ULL << 56) | (uint64_t)(s))
+#define ID_TOP ID_INTERNAL(0, 0)
+#define ID_ROOT 0ULL
+#define SLOT_MAX (1ULL << (TREE_FANOUT_BITS * TREE_LEVELS))
+
+#define TREE_MAPSIZE (64ULL << 30)
+
+/*
+ * Unwrapped keys on the way down a path live in one sodium_malloc'd scratch
+ * area (guarded, locked, wiped on close), not on the stack: slot d + 1 holds
+ * the parent key at depth d; the last three slots serve node creation and
+ * id hashing.
+ */
+#define SCRATCH_SLOTS (MAX_DEPTH + 5)
+#define SCR(t, i) ((t)->scratch + (size_t)(i) * TREE_KEY_BYTES)
+#define SCR_HASH (MAX_DEPTH + 2)
+#define SCR_NEW (MAX_DEPTH + 3)
+#define SCR_PARENT (MAX_DEPTH + 4)
+
+struct tree {
+	MDB_env *env;
+	MDB_dbi nodes, children, users, fence, meta;
+	struct root *root;
+	uint8_t *rkey; /* sodium_malloc'd root key of epoch ${epoch} */
+	uint8_t *scratch; /* sodium_malloc'd, SCRATCH_SLOTS keys */
+	uint64_t epoch;
+	char err[256];
+};
+
+struct tree_txn {
+	struct tree *t;
+	MDB_txn *txn;
+	uint64_t epoch;
+	int write;
+};
+
+static void terr(struct tree *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+terr(struct tree *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->err, sizeof(t->err), fmt, ap);
+	va_end(ap);
+}
+
+static int
+mdb_fail(struct tree *t, int rc)
+{
+	snprintf(t->err, sizeof(t->err), "keys/tree.mdb: %s", mdb_strerror(rc));
+	return -1;
+}
+
+static int
+meta_get(struct tree_txn *x, const char *name, uint64_t *v)
+{
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, d;
+	int rc = mdb_get(x->txn, x->t->meta, &k, &d);
+
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	if (d.mv_size != 8) {
+		terr(x->t, "keys/tree.mdb: corrupt meta record %s", name);
+		return -1;
+	}
+	*v = bytes_load64(d.mv_data);
+	return 0;
+}
+
+static int
+meta_put(struct tree_txn *x, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, d = {8, b};
+	int rc;
+
+	bytes_store64(b, v);
+	if ((rc = mdb_put(x->txn, x->t->meta, &k, &d, 0)) != 0)
+		return mdb_fail(x->t, rc);
+	return 0;
+}
+
+/* Associated data of a node record: its id, header and attributes. */
+static void
+node_ad(crypto_generichash_state *st, uint64_t id, const uint8_t *rec,
+    size_t attrslen)
+{
+	uint8_t idb[8];
+
+	bytes_store64(idb, id);
+	crypto_generichash_init(st, NULL, 0, 32);
+	crypto_generichash_update(st, (const uint8_t *)"coffre-node-v1", 14);
+	crypto_generichash_update(st, idb, 8);
+	crypto_generichash_update(st, rec, REC_HDR);
+	crypto_generichash_update(st, rec + REC_FIXED, attrslen);
+}
+
+/*
+ * Write node ${id} with ${key} wrapped under ${pkey} (generation ${pgen} of
+ * ${parent}).  ${link}: also record it among its parent's children.
+ */
+static int
+node_put(struct tree_txn *x, uint64_t id, int kind, uint64_t parent,
+    const uint8_t *pkey, uint64_t pgen, const uint8_t *key, uint64_t gen,
+    const uint8_t *attrs, size_t attrslen, int link)
+{
+	uint8_t rec[REC_FIXED + ATTRS_MAX], adh[32], kb[8], pb[8];
+	crypto_generichash_state st;
+	MDB_val k = {8, kb}, d, pk = {8, pb};
+	int rc;
+
+	if (attrslen > ATTRS_MAX) {
+		terr(x->t, "%s", "node attributes too long");
+		return -1;
+	}
+	rec[0] = 1;
+	rec[1] = (uint8_t)kind;
+	bytes_store16(rec + 2, (uint16_t)attrslen);
+	bytes_store64(rec + 4, parent);
+	bytes_store64(rec + 12, pgen);
+	bytes_store64(rec + 20, gen);
+	if (attrslen > 0)
+		memcpy(rec + REC_FIXED, attrs, attrslen);
+	randombytes_buf(rec + REC_HDR, REC_NONCE);
+	node_ad(&st, id, rec, attrslen);
+	crypto_generichash_final(&st, adh, 32);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(rec + REC_HDR + REC_NONCE,
+	    NULL, key, TREE_KEY_BYTES, adh, 32, NULL, rec + REC_HDR, pkey);
+	bytes_store64be(kb, id);
+	d.mv_size = REC_FIXED + attrslen;
+	d.mv_data = rec;
+	rc = mdb_put(x->txn, x->t->nodes, &k, &d, 0);
+	if (rc == 0 && link) {
+		bytes_store64be(pb, parent);
+		rc = mdb_put(x->txn, x->t->children, &pk, &k, 0);
+	}
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	return 0;
+}
+
+struct node {
+	int kind;
+	uint64_t parent, pgen, gen;
+	const uint8_t *rec;
+	size_t attrslen;
+};
+
+static int
+node_get(struct tree_txn *x, uint64_t id, struct node *n)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	const uint8_t *r;
+	int rc;
+
+	bytes_store64be(kb, id);
+	rc = mdb_get(x->txn, x->t->nodes, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	r = d.mv_data;
+	if (d.mv_size < REC_FIXED || r[0] != 1 ||
+	    d.mv_size != (size_t)REC_FIXED + bytes_load16(r + 2)) {
+		snprintf(x->t->err, sizeof(x->t->err),
+		    "keys/tree.mdb: corrupt node record %016llx",
+		    (unsigned long long)id);
+		return -1;
+	}
+	n->kind = r[1];
+	n->parent = bytes_load64(r + 4);
+	n->pgen = bytes_load64(r + 12);
+	n->gen = bytes_load64(r + 20);
+	n->rec = r;
+	n->attrslen = bytes_load16(r + 2);
+	return 0;
+}
+
+/* Unwrap ${id}; *gen receives its key generation. */
+static int
+node_key_depth(struct tree_txn *x, uint64_t id, uint8_t *key, uint64_t *gen,
+    int depth)
+{
+	struct node n;
+	uint8_t *pkey = NULL, adh[32];
+	uint64_t pgen;
+	crypto_generichash_state st;
+	int rc;
+
+	if (depth > MAX_DEPTH) {
+		terr(x->t, "%s", "keys/tree.mdb: node path too deep (corrupt)");
+		return -1;
+	}
+	if ((rc = node_get(x, id, &n)) != 0)
+		return rc;
+	pkey = SCR(x->t, depth + 1);
+	if (n.parent == ID_ROOT) {
+		if (id != ID_TOP) {
+			rc = -1;
+			terr(x->t, "%s", "keys/tree.mdb: stray top node");
+			goto out;
+		}
+		memcpy(pkey, x->t->rkey, TREE_KEY_BYTES);
+		pgen = x->epoch;
+	} else {
+		rc = node_key_depth(x, n.parent, pkey, &pgen, depth + 1);
+		if (rc == TREE_ENOTFOUND) {
+			/* A node whose parent is gone is corrupt. */
+			snprintf(x->t->err, sizeof(x->t->err),
+			    "keys/tree.mdb: node %016llx has no parent",
+			    (unsigned long long)id);
+			rc = -1;
+		}
+		if (rc != 0)
+			goto out;
+	}
+	if (n.pgen != pgen) {
+		snprintf(x->t->err, sizeof(x->t->err),
+		    "keys/tree.mdb: node %016llx wrapped under a stale key",
+		    (unsigned long long)id);
+		rc = -1;
+		goto out;
+	}
+	node_ad(&st, id, n.rec, n.attrslen);
+	crypto_generichash_final(&st, adh, 32);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(key, NULL, NULL,
+		n.rec + REC_HDR + REC_NONCE, REC_CT, adh, 32, n.rec + REC_HDR,
+		pkey) != 0) {
+		snprintf(x->t->err, sizeof(x->t->err),
+		    "keys/tree.mdb: node %016llx does not open (corrupt)",
+		    (unsigned long long)id);
+		rc = -1;
+		goto out;
+	}
+	if (gen != NULL)
+		*gen = n.gen;
+	rc = 0;
+out:
+	sodium_memzero(pkey, TREE_KEY_BYTES);
+	return rc;
+}
+
+int
+tree_node_key(struct tree_txn *x, uint64_t id, uint8_t key[TREE_KEY_BYTES])
+{
+	return node_key_depth(x, id, key, NULL, 0);
+}
+
+int
+tree_system_key(struct tree_txn *x, int which, uint8_t key[TREE_KEY_BYTES])
+{
+	return node_key_depth(x, ID_SYSTEM(which), key, NULL, 0);
+}
+
+/* Create node ${id} of ${kind} under ${parent} with a random key. */
+static int
+node_create(struct tree_txn *x, uint64_t id, int kind, uint64_t parent,
+    uint8_t *key_out)
+{
+	uint8_t *k = SCR(x->t, SCR_NEW), *pk = SCR(x->t, SCR_PARENT);
+	uint64_t pgen;
+	int rc = -1;
+
+	if (parent == ID_ROOT) {
+		memcpy(pk, x->t->rkey, TREE_KEY_BYTES);
+		pgen = x->epoch;
+	} else if ((rc = node_key_depth(x, parent, pk, &pgen, 0)) != 0) {
+		goto out;
+	}
+	randombytes_buf(k, TREE_KEY_BYTES);
+	if ((rc = node_put(x, id, kind, parent, pk, pgen, k, 1, NULL, 0, 1)) !=
+	    0)
+		goto out;
+	if (key_out != NULL)
+		memcpy(key_out, k, TREE_KEY_BYTES);
+	rc = 0;
+out:
+	sodium_memzero(k, TREE_KEY_BYTES);
+	sodium_memzero(pk, TREE_KEY_BYTES);
+	return rc;
+}
+
+/* Make sure internal node (level, index) exists, creating its path. */
+static int
+internal_ensure(struct tree_txn *x, int level, uint64_t index)
+{
+	struct node n;
+	uint64_t id = ID_INTERNAL(level, index);
+	int rc;
+
+	if ((rc = node_get(x, id, &n)) != TREE_ENOTFOUND)
+		return rc;
+	if (level == 0) {
+		terr(x->t, "%s", "keys/tree.mdb: the top node is missing");
+		return -1;
+	}
+	if ((rc = internal_ensure(x, level - 1, index >> TREE_FANOUT_BITS)) !=
+	    0)
+		return rc;
+	return node_create(x, id, TREE_KIND_INTERNAL,
+	    ID_INTERNAL(level - 1, index >> TREE_FANOUT_BITS), NULL);
+}
+
+/* Allocate the next owner slot and create its node and path. */
+static int
+owner_new(struct tree_txn *x, int kind, uint64_t *node)
+{
+	uint64_t slot;
+	int rc;
+
+	if ((rc = meta_get(x, "next_slot", &slot)) != 0)
+		return rc == TREE_ENOTFOUND ? -1 : rc;
+	if (slot >= SLOT_MAX) {
+		terr(x->t, "%s", "keys/tree.mdb: the tree is full");
+		return -1;
+	}
+	if ((rc = internal_ensure(x, TREE_LEVELS - 1,
+		 slot >> TREE_FANOUT_BITS)) != 0)
+		return rc;
+	if ((rc = node_create(x, ID_OWNER(slot), kind,
+		 ID_INTERNAL(TREE_LEVELS - 1, slot >> TREE_FANOUT_BITS),
+		 NULL)) != 0)
+		return rc;
+	if ((rc = meta_put(x, "next_slot", slot + 1)) != 0)
+		return rc;
+	*node = ID_OWNER(slot);
+	return 0;
+}
+
+int
+tree_id_hash(struct tree_txn *x, const char *domain, const char *s,
+    size_t len, uint8_t out[32])
+{
+	uint8_t *k = SCR(x->t, SCR_HASH);
+	crypto_generichash_state st;
+	uint8_t dl = (uint8_t)strlen(domain);
+	int rc;
+
+	if ((rc = tree_system_key(x, TREE_SYS_IDHASH, k)) != 0) {
+		sodium_memzero(k, TREE_KEY_BYTES);
+		return rc == TREE_ENOTFOUND ? -1 : rc;
+	}
+	crypto_generichash_init(&st, k, TREE_KEY_BYTES, 32);
+	crypto_generichash_update(&st, &dl, 1);
+	crypto_generichash_update(&st, (const uint8_t *)domain, dl);
+	crypto_generichash_update(&st, (const uint8_t *)s, len);
+	crypto_generichash_final(&st, out, 32);
+	sodium_memzero(k, TREE_KEY_BYTES);
+	sodium_memzero(&st, sizeof(st));
+	return 0;
+}
+
+static int
+user_lookup(struct tree_txn *x, const uint8_t h[32], uint64_t *node)
+{
+	MDB_val k = {32, (void *)(uintptr_t)h}, d;
+	int rc;
+
+	rc = mdb_get(x->txn, x->t->fence, &k, &d);
+	if (rc == 0)
+		return TREE_EFENCED;
+	if (rc != MDB_NOTFOUND)
+		return mdb_fail(x->t, rc);
+	rc = mdb_get(x->txn, x->t->users, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	if (d.mv_size != 8) {
+		terr(x->t, "%s", "keys/tree.mdb: corrupt user record");
+		return -1;
+	}
+	*node = bytes_load64be(d.mv_data);
+	return 0;
+}
+
+int
+tree_user_find(struct tree_txn *x, const char *user, size_t len,
+    uint64_t *node)
+{
+	uint8_t h[32];
+	int rc;
+
+	if ((rc = tree_id_hash(x, "user", user, len, h)) != 0)
+		return rc;
+	return user_lookup(x, h, node);
+}
+
+int
+tree_user_ensure(struct tree_txn *x, const char *user, size_t len,
+    uint64_t *node)
+{
+	uint8_t h[32], nb[8];
+	MDB_val k = {32, h}, d = {8, nb};
+	int rc;
+
+	if ((rc = tree_id_hash(x, "user", user, len, h)) != 0)
+		return rc;
+	if ((rc = user_lookup(x, h, node)) != TREE_ENOTFOUND)
+		return rc;
+	if ((rc = owner_new(x, TREE_KIND_USER, node)) != 0)
+		return rc;
+	bytes_store64be(nb, *node);
+	if ((rc = mdb_put(x->txn, x->t->users, &k, &d, 0)) != 0)
+		return mdb_fail(x->t, rc);
+	return 0;
+}
+
+int
+tree_leaf_new(struct tree_txn *x, uint64_t owner, int kind,
+    uint8_t key[TREE_KEY_BYTES], uint64_t *leaf)
+{
+	uint64_t seq;
+	int rc;
+
+	if ((rc = meta_get(x, "next_leaf", &seq)) != 0)
+		return rc == TREE_ENOTFOUND ? -1 : rc;
+	if ((rc = node_create(x, ID_LEAF(seq), kind, owner, key)) != 0)
+		return rc;
+	if ((rc = meta_put(x, "next_leaf", seq + 1)) != 0)
+		return rc;
+	*leaf = ID_LEAF(seq);
+	return 0;
+}
+
+int
+tree_audit_pubkey(struct tree_txn *x, uint8_t pk[32])
+{
+	uint8_t *seed = NULL, *sk = NULL;
+	int rc = -1;
+
+	seed = sodium_malloc(TREE_KEY_BYTES);
+	sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (seed == NULL || sk == NULL) {
+		terr(x->t, "%s", "out of secure memory");
+		goto out;
+	}
+	if ((rc = tree_system_key(x, TREE_SYS_AUDIT, seed)) != 0)
+		goto out;
+	crypto_sign_seed_keypair(pk, sk, seed);
+out:
+	sodium_free(seed);
+	sodium_free(sk);
+	return rc;
+}
+
+static int
+env_open(struct tree *t, const char *keysdir)
+{
+	char path[4096];
+	MDB_txn *txn;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/tree.mdb", keysdir) >=
+	    (int)sizeof(path)) {
+		terr(t, "%s", "path too long");
+		return -1;
+	}
+	if ((rc = mdb_env_create(&t->env)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(t->env, 8)) != 0 ||
+	    (rc = mdb_env_set_mapsize(t->env, TREE_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_open(t->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600)) !=
+		0)
+		return mdb_fail(t, rc);
+	if ((rc = mdb_txn_begin(t->env, NULL, 0, &txn)) != 0)
+		return mdb_fail(t, rc);
+	if ((rc = mdb_dbi_open(txn, "nodes", MDB_CREATE, &t->nodes)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "children",
+		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &t->children)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &t->users)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "fence", MDB_CREATE, &t->fence)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &t->meta)) != 0 ||
+	    (rc = mdb_txn_commit(txn)) != 0) {
+		if (txn != NULL)
+			mdb_txn_abort(txn);
+		return mdb_fail(t, rc);
+	}
+	return 0;
+}
+
+static struct tree *
+tree_alloc(void)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->rkey = sodium_malloc(ROOT_KEY_BYTES);
+	t->scratch = sodium_malloc(SCRATCH_SLOTS * TREE_KEY_BYTES);
+	if (t->rkey == NULL || t->scratch == NULL) {
+		sodium_free(t->rkey);
+		sodium_free(t->scratch);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int
+tree_create(const char *keysdir, const char *pass, size_t passlen,
+    struct tree **out, char *err, size_t errlen)
+{
+	struct tree *t;
+	struct tree_txn *x = NULL;
+	char path[4096];
+	int i;
+
+	if ((t = tree_alloc()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/root", keysdir);
+	if (root_create(path, pass, passlen, t->rkey, &t->root, err, errlen) !=
+	    0) {
+		tree_close(t);
+		return -1;
+	}
+	t->epoch = 1;
+	if (env_open(t, keysdir) != 0)
+		goto err;
+	if (tree_begin(t, 1, &x) != 0)
+		goto err;
+	x->epoch = 1;
+	if (meta_put(x, "format", 1) != 0 || meta_put(x, "epoch", 1) != 0 ||
+	    meta_put(x, "next_slot", 0) != 0 ||
+	    meta_put(x, "next_leaf", 0) != 0 ||
+	    node_create(x, ID_TOP, TREE_KIND_INTERNAL, ID_ROOT, NULL) != 0)
+		goto err;
+	for (i = TREE_SYS_AUDIT; i <= TREE_SYS_IDHASH; i++)
+		if (node_create(x, ID_SYSTEM(i), TREE_KIND_SYSTEM, ID_TOP,
+			NULL) != 0)
+			goto err;
+	if (tree_commit(x) != 0) {
+		x = NULL;
+		goto err;
+	}
+	*out = t;
+	return 0;
+err:
+	tree_abort(x);
+	snprintf(err, errlen, "%s", t->err);
+	tree_close(t);
+	return -1;
+}
+
+int
+tree_open(const char *keysdir, const char *pass, size_t passlen,
+    struct tree **out, char *err, size_t errlen)
+{
+	struct tree *t;
+	char path[4096];
+	int rc;
+
+	if ((t = tree_alloc()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/root", keysdir);
+	rc = root_open(path, pass, passlen, &t->root, err, errlen);
+	if (rc != 0) {
+		tree_close(t);
+		return rc == -2 ? TREE_ENOTFOUND : -1;
+	}
+	if (env_open(t, keysdir) != 0) {
+		snprintf(err, errlen, "%s", t->err);
+		tree_close(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+void
+tree_close(struct tree *t)
+{
+	if (t == NULL)
+		return;
+	if (t->env != NULL)
+		mdb_env_close(t->env);
+	root_close(t->root);
+	sodium_free(t->rkey);
+	sodium_free(t->scratch);
+	free(t);
+}
+
+const char *
+tree_errmsg(const struct tree *t)
+{
+	return t->err;
+}
+
+int
+tree_begin(struct tree *t, int write, struct tree_txn **out)
+{
+	struct tree_txn *x;
+	uint64_t epoch;
+	int rc;
+
+	if ((x = calloc(1, sizeof(*x))) == NULL) {
+		terr(t, "%s", "out of memory");
+		return -1;
+	}
+	x->t = t;
+	x->write = write;
+	if ((rc = mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY,
+		 &x->txn)) != 0) {
+		free(x);
+		return mdb_fail(t, rc);
+	}
+	rc = meta_get(x, "epoch", &epoch);
+	if (rc == TREE_ENOTFOUND && write && t->epoch == 1) {
+		/* Being created. */
+		x->epoch = 1;
+		*out = x;
+		return 0;
+	}
+	if (rc != 0) {
+		if (rc == TREE_ENOTFOUND)
+			terr(t, "%s", "keys/tree.mdb: no epoch (corrupt)");
+		goto err;
+	}
+	x->epoch = epoch;
+	if (epoch != t->epoch || t->epoch == 0) {
+		if (root_load(t->root, epoch, t->rkey, t->err,
+			sizeof(t->err)) != 0) {
+			t->epoch = 0;
+			goto err;
+		}
+		t->epoch = epoch;
+	}
+	if (write &&
+	    root_erase_others(t->root, epoch, t->err, sizeof(t->err)) != 0)
+		goto err;
+	*out = x;
+	return 0;
+err:
+	mdb_txn_abort(x->txn);
+	free(x);
+	return -1;
+}
+
+int
+tree_commit(struct tree_txn *x)
+{
+	struct tree *t = x->t;
+	int rc;
+
+	FAULT_POINT("tree-commit");
+	rc = mdb_txn_commit(x->txn);
+	free(x);
+	if (rc != 0)
+		return mdb_fail(t, rc);
+	FAULT_POINT("tree-committed");
+	return 0;
+}
+
+void
+tree_abort(struct tree_txn *x)
+{
+	if (x == NULL)
+		return;
+	mdb_txn_abort(x->txn);
+	free(x);
+}
+
+int
+tree_meta_get(struct tree_txn *x, const char *name, uint64_t *v)
+{
+	return meta_get(x, name, v);
+}
+
+int
+tree_meta_put(struct tree_txn *x, const char *name, uint64_t v)
+{
+	return meta_put(x, name, v);
+}
+
+uint64_t
+tree_epoch(const struct tree_txn *x)
+{
+	return x->epoch;
+}

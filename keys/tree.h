@@ -1,0 +1,144 @@
+/*
+ * tree.h: the key tree.  Every key of the vault but the root is a node of
+ * an LMDB environment of its own, DIR/keys/tree.mdb, stored wrapped
+ * (XChaCha20-Poly1305) under its parent's current key, with the node's id,
+ * its parent's id and the parent's key generation as associated data.  The
+ * top node is wrapped under the root key of DIR/keys/root.
+ *
+ * Shape: four levels of internal nodes of fan-out 64 (the top T, then
+ * levels 1 to 3), under which sit the owner nodes (a user's key UK, later a
+ * (user, contract) archive key AK), each with its leaves (one per document
+ * or archive record).  System nodes (audit signing key, index MAC key, id
+ * hashing key) hang under T.  docs/DESIGN.md explains why.
+ *
+ * Keys handed out by this module are copied into caller buffers, which the
+ * caller must hold in sodium_malloc'd memory and wipe.
+ */
+#ifndef COFFRE_TREE_H
+#define COFFRE_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TREE_KEY_BYTES 32
+#define TREE_FANOUT_BITS 6
+#define TREE_LEVELS 4
+
+/* Return codes besides 0 and -1 (error, message in tree_errmsg()). */
+#define TREE_ENOTFOUND (-2)
+#define TREE_EFENCED (-3)
+
+/* Node kinds. */
+#define TREE_KIND_INTERNAL 1
+#define TREE_KIND_SYSTEM 2
+#define TREE_KIND_USER 3
+#define TREE_KIND_DOC 4
+#define TREE_KIND_ARCHIVE_OWNER 5
+#define TREE_KIND_ARCHIVE 6
+
+/* System nodes. */
+#define TREE_SYS_AUDIT 1   /* Ed25519 seed of the audit signing key */
+#define TREE_SYS_INDEX 2   /* MAC key of the data index's records */
+#define TREE_SYS_IDHASH 3  /* keyed hash of user ids (lookups, fence) */
+
+struct tree;
+struct tree_txn;
+
+/*
+ * tree_create(keysdir, pass, passlen, out, err, errlen):
+ * Create ${keysdir}/root and ${keysdir}/tree.mdb with the top node and the
+ * system nodes.  ${keysdir} must exist.  Returns 0 or -1 (message in err).
+ */
+int tree_create(const char *keysdir, const char *pass, size_t passlen,
+    struct tree **out, char *err, size_t errlen);
+
+/*
+ * tree_open(keysdir, pass, passlen, out, err, errlen):
+ * Open an existing tree.  Returns 0, -1, or TREE_ENOTFOUND if there is no
+ * root file.
+ */
+int tree_open(const char *keysdir, const char *pass, size_t passlen,
+    struct tree **out, char *err, size_t errlen);
+
+/* tree_close(t): close and wipe the cached root key.  NULL is a no-op. */
+void tree_close(struct tree *t);
+
+/* tree_errmsg(t): the last error's detail, owned by ${t}. */
+const char *tree_errmsg(const struct tree *t);
+
+/*
+ * tree_begin(t, write, out): start a transaction.  A write transaction
+ * also finishes a root change that crashed (erases a stale slot); call it
+ * only under the vault's writer lock.  Returns 0 or -1.
+ */
+int tree_begin(struct tree *t, int write, struct tree_txn **out);
+
+/*
+ * tree_commit(x): commit and free ${x}.  When the transaction changed the
+ * root key, this runs the crash-ordered root change (new slot, sync,
+ * commit, erase old slot, sync).  Returns 0 or -1; ${x} is freed either way.
+ */
+int tree_commit(struct tree_txn *x);
+
+/* tree_abort(x): abort and free ${x}.  NULL is a no-op. */
+void tree_abort(struct tree_txn *x);
+
+/*
+ * tree_meta_get(x, name, v) / tree_meta_put(x, name, v): a u64 setting kept
+ * with the keys (so that no rollback of the data can change it), such as
+ * "retention_years".  get returns 0, TREE_ENOTFOUND or -1; put 0 or -1.
+ */
+int tree_meta_get(struct tree_txn *x, const char *name, uint64_t *v);
+int tree_meta_put(struct tree_txn *x, const char *name, uint64_t v);
+
+/* tree_epoch(x): the root epoch this transaction sees. */
+uint64_t tree_epoch(const struct tree_txn *x);
+
+/*
+ * tree_user_find(x, user, len, node): the owner node of ${user}.  Returns
+ * 0, TREE_ENOTFOUND, TREE_EFENCED (shredded), or -1.
+ */
+int tree_user_find(struct tree_txn *x, const char *user, size_t len,
+    uint64_t *node);
+
+/*
+ * tree_user_ensure(x, user, len, node): like tree_user_find(), but creates
+ * the user's node (and the internal nodes above it) if it does not exist.
+ * Returns 0, TREE_EFENCED, or -1.  Needs a write transaction.
+ */
+int tree_user_ensure(struct tree_txn *x, const char *user, size_t len,
+    uint64_t *node);
+
+/*
+ * tree_leaf_new(x, owner, kind, key, leaf): create a leaf of ${kind} under
+ * the owner node ${owner}, with a fresh random key copied into ${key}.
+ * Returns 0, TREE_ENOTFOUND (no such owner), or -1.
+ */
+int tree_leaf_new(struct tree_txn *x, uint64_t owner, int kind,
+    uint8_t key[TREE_KEY_BYTES], uint64_t *leaf);
+
+/*
+ * tree_node_key(x, id, key): unwrap node ${id} along its path from the root
+ * into ${key}.  Returns 0, TREE_ENOTFOUND (the node does not exist: never
+ * made, or destroyed), or -1 (corruption: a wrapping does not open).
+ */
+int tree_node_key(struct tree_txn *x, uint64_t id,
+    uint8_t key[TREE_KEY_BYTES]);
+
+/* tree_system_key(x, which, key): the key of system node ${which}. */
+int tree_system_key(struct tree_txn *x, int which,
+    uint8_t key[TREE_KEY_BYTES]);
+
+/*
+ * tree_id_hash(x, domain, s, len, out): keyed BLAKE2b-256 of ${s} under the
+ * id hashing key, separated by ${domain}.  Returns 0 or -1.
+ */
+int tree_id_hash(struct tree_txn *x, const char *domain, const char *s,
+    size_t len, uint8_t out[32]);
+
+/*
+ * tree_audit_pubkey(x, pk): the audit public key (32 bytes).
+ */
+int tree_audit_pubkey(struct tree_txn *x, uint8_t pk[32]);
+
+#endif /* !COFFRE_TREE_H */

@@ -1,0 +1,38 @@
+/*
+ * config.h: DIR/coffre.conf, the operator's settings.  One "key = value" a
+ * line; '#' starts a comment; blank lines are ignored.  An unknown key or a
+ * malformed value is an error naming the line, never silently ignored.
+ */
+#ifndef COFFRE_CONFIG_H
+#define COFFRE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_TYPES_MAX 32
+#define CONFIG_TYPE_LEN 127
+#define CONFIG_BYTES_MAX (64 * 1024)
+
+struct config {
+	uint64_t max_doc;
+	int ntypes;
+	char types[CONFIG_TYPES_MAX][CONFIG_TYPE_LEN + 1];
+};
+
+/* config_defaults(c): the defaults of SPEC.md (32 MiB, section 7's types). */
+void config_defaults(struct config *c);
+
+/*
+ * config_parse(text, len, c, err, errlen): parse ${len} bytes of ${text}
+ * on top of the defaults already in ${c}.  Returns 0 or -1 with a message.
+ */
+int config_parse(const char *text, size_t len, struct config *c, char *err,
+    size_t errlen);
+
+/*
+ * config_load(dir, c, err, errlen): defaults, then DIR/coffre.conf if it
+ * exists.  Returns 0 or -1.
+ */
+int config_load(const char *dir, struct config *c, char *err, size_t errlen);
+
+#endif /* !COFFRE_CONFIG_H */

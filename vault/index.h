@@ -1,0 +1,107 @@
+/*
+ * index.h: the data index, an LMDB environment of its own (DIR/index.mdb),
+ * apart from the key tree.  It holds no key in any form: document records
+ * (where the sealed body lies, its key's node id, user, community, kind,
+ * detected type, size, status, creation time, and the name sealed under the
+ * document's key), reviews (notes sealed the same way), a by-user table and
+ * the committed end of each segment.  Every record carries a keyed BLAKE2b
+ * MAC under the index MAC key (a system node of the key tree), bound to its
+ * LMDB key, so a changed, moved or swapped record reads as corruption.
+ */
+#ifndef COFFRE_INDEX_H
+#define COFFRE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coffre.h"
+#include "vault/segment.h"
+
+#define INDEX_ENOTFOUND (-2)
+#define INDEX_MAC_BYTES 32
+#define INDEX_SEALED_NAME_MAX (24 + COFFRE_NAME_MAX + 16)
+#define INDEX_SEALED_NOTE_MAX (24 + COFFRE_NOTE_MAX + 16)
+
+struct idoc {
+	uint8_t id[16];
+	int status;
+	struct segloc loc;
+	uint64_t size;
+	int64_t created;
+	uint64_t keyid;
+	char user[COFFRE_ID_MAX + 1];
+	char community[COFFRE_ID_MAX + 1];
+	char kind[COFFRE_ID_MAX + 1];
+	char type[COFFRE_TYPE_MAX + 1];
+	uint8_t sname[INDEX_SEALED_NAME_MAX]; /* nonce, then ciphertext */
+	size_t snamelen;
+};
+
+struct ireview {
+	int decision;
+	int64_t at;
+	uint8_t snote[INDEX_SEALED_NOTE_MAX];
+	size_t snotelen;
+};
+
+struct index;
+struct index_txn;
+
+/* index_open(dir, create, out, err, errlen): DIR/index.mdb.  0 or -1. */
+int index_open(const char *dir, int create, struct index **out, char *err,
+    size_t errlen);
+
+/* index_close(ix): NULL is a no-op. */
+void index_close(struct index *ix);
+
+/* index_errmsg(ix): the last error's detail, owned by ${ix}. */
+const char *index_errmsg(const struct index *ix);
+
+/*
+ * index_begin(ix, write, mackey, out): start a transaction whose records
+ * are checked and signed with ${mackey} (32 bytes, kept by the caller for
+ * the transaction's life).  0 or -1.
+ */
+int index_begin(struct index *ix, int write, const uint8_t *mackey,
+    struct index_txn **out);
+
+/* index_commit(x): commit and free.  0 or -1. */
+int index_commit(struct index_txn *x);
+
+/* index_abort(x): NULL is a no-op. */
+void index_abort(struct index_txn *x);
+
+/* index_next_seq(x, seq): draw the next document sequence number. */
+int index_next_seq(struct index_txn *x, uint64_t *seq);
+
+/* index_seg_end(x, segno, end): committed end of a segment (or 32). */
+int index_seg_end(struct index_txn *x, uint32_t segno, uint64_t *end);
+
+/* index_doc_put(x, d): write a document record (new or updated). */
+int index_doc_put(struct index_txn *x, const struct idoc *d);
+
+/*
+ * index_doc_get(x, id, d): read and authenticate a record.  0,
+ * INDEX_ENOTFOUND, or -1 (corruption).
+ */
+int index_doc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d);
+
+/* index_review_add(x, id, r): append a review to document ${id}. */
+int index_review_add(struct index_txn *x, const uint8_t id[16],
+    const struct ireview *r);
+
+/*
+ * index_reviews(x, id, fn, ctx): each review of ${id}, oldest first.
+ * ${fn} returns 0 to go on.  0, -1, or what ${fn} returned.
+ */
+int index_reviews(struct index_txn *x, const uint8_t id[16],
+    int (*fn)(void *ctx, const struct ireview *r), void *ctx);
+
+/*
+ * index_docs(x, user, fn, ctx): each document record, oldest first; only
+ * those of ${user} when it is not NULL.  0, -1, or what ${fn} returned.
+ */
+int index_docs(struct index_txn *x, const char *user,
+    int (*fn)(void *ctx, const struct idoc *d), void *ctx);
+
+#endif /* !COFFRE_INDEX_H */

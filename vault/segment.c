@@ -1,0 +1,447 @@
+/*
+ * segment.c: append-only segment files.  Writes are buffered and handed to
+ * the kernel as they come, with early write-back (sync_file_range) so that
+ * the disk works while the next chunks are encrypted; one fdatasync at the
+ * end makes the record durable.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "keys/bytes.h"
+#include "keys/fault.h"
+#include "vault/segment.h"
+#include "vault/util.h"
+
+#define SEG_FILE_HDR 32
+#define SEG_ROLL (256ULL << 20)
+#define WBUF_BYTES (1024 * 1024)
+#define WRITEBACK_EVERY (8ULL << 20)
+
+struct segstore {
+	char dir[4096];
+	int wfd;         /* active segment, opened for appends */
+	uint32_t wsegno; /* its number, 0 if none open */
+};
+
+struct segwriter {
+	struct segstore *s;
+	uint64_t start, pos, synced_upto;
+	uint8_t hdr[SEGMENT_REC_HDR];
+	uint8_t *buf;
+	size_t buflen;
+	int failed;
+};
+
+struct segreader {
+	int fd;
+	uint64_t pos, end; /* chunks lie in [pos, end) */
+};
+
+static void
+serr(char *err, size_t errlen, const char *what, const char *detail)
+{
+	if (err != NULL)
+		snprintf(err, errlen, "%s: %s", what, detail);
+}
+
+static void
+seg_path(const struct segstore *s, uint32_t n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%08u.seg", s->dir, n);
+}
+
+int
+segment_store_open(const char *dir, int create, struct segstore **out,
+    char *err, size_t errlen)
+{
+	struct segstore *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		serr(err, errlen, "segments", "out of memory");
+		return -1;
+	}
+	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/segments", dir) >=
+	    sizeof(s->dir)) {
+		serr(err, errlen, "segments", "path too long");
+		free(s);
+		return -1;
+	}
+	if (create && util_mkdir(s->dir) != 0) {
+		serr(err, errlen, s->dir, strerror(errno));
+		free(s);
+		return -1;
+	}
+	s->wfd = -1;
+	*out = s;
+	return 0;
+}
+
+void
+segment_store_close(struct segstore *s)
+{
+	if (s == NULL)
+		return;
+	if (s->wfd >= 0)
+		close(s->wfd);
+	free(s);
+}
+
+/* The highest segment number present, 0 if none. */
+static int
+seg_last(const struct segstore *s, uint32_t *last)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *e;
+	uint32_t max = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		unsigned long n = strtoul(e->d_name, &end, 10);
+		if (strlen(e->d_name) == 12 && strcmp(end, ".seg") == 0 &&
+		    n > max && n < 0xffffffffUL)
+			max = (uint32_t)n;
+	}
+	closedir(d);
+	*last = max;
+	return 0;
+}
+
+/* Create segment ${n} with its file header, durably. */
+static int
+seg_create(struct segstore *s, uint32_t n, char *err, size_t errlen)
+{
+	char path[4200];
+	uint8_t hdr[SEG_FILE_HDR];
+	int fd;
+
+	seg_path(s, n, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1) {
+		serr(err, errlen, path, strerror(errno));
+		return -1;
+	}
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "CFSG", 4);
+	hdr[4] = 1;
+	bytes_store32(hdr + 8, n);
+	if (util_write_all(fd, hdr, sizeof(hdr)) != 0 || fdatasync(fd) != 0 ||
+	    util_fsync_dir(s->dir) != 0) {
+		serr(err, errlen, path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (s->wfd >= 0)
+		close(s->wfd);
+	s->wfd = fd;
+	s->wsegno = n;
+	return 0;
+}
+
+static int
+seg_open_active(struct segstore *s,
+    int (*committed)(void *, uint32_t, uint64_t *), void *ctx, char *err,
+    size_t errlen)
+{
+	char path[4200];
+	uint32_t n;
+	uint64_t end = SEG_FILE_HDR;
+	struct stat st;
+	uint8_t hdr[SEG_FILE_HDR];
+
+	if (s->wfd >= 0)
+		return 0;
+	if (seg_last(s, &n) != 0) {
+		serr(err, errlen, s->dir, strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return seg_create(s, 1, err, errlen);
+	seg_path(s, n, path, sizeof(path));
+	if ((s->wfd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		serr(err, errlen, path, strerror(errno));
+		return -1;
+	}
+	s->wsegno = n;
+	if (fstat(s->wfd, &st) != 0 ||
+	    util_pread_all(s->wfd, hdr, SEG_FILE_HDR, 0) != 0 ||
+	    memcmp(hdr, "CFSG", 4) != 0 || bytes_load32(hdr + 8) != n) {
+		serr(err, errlen, path, "corrupt segment header");
+		goto err;
+	}
+	if (committed(ctx, n, &end) != 0) {
+		serr(err, errlen, path, "cannot read its committed end");
+		goto err;
+	}
+	if ((uint64_t)st.st_size < end) {
+		serr(err, errlen, path,
+		    "segment shorter than its committed records (truncated)");
+		goto err;
+	}
+	if ((uint64_t)st.st_size > end) {
+		/* An unacknowledged torn tail: nothing refers to it. */
+		if (ftruncate(s->wfd, (off_t)end) != 0 || fdatasync(s->wfd)) {
+			serr(err, errlen, path, strerror(errno));
+			goto err;
+		}
+	}
+	if (end >= SEG_ROLL)
+		return seg_create(s, n + 1, err, errlen);
+	return 0;
+err:
+	close(s->wfd);
+	s->wfd = -1;
+	return -1;
+}
+
+int
+segment_append_begin(struct segstore *s,
+    int (*committed)(void *, uint32_t, uint64_t *), void *ctx,
+    const uint8_t docid[16], uint64_t keyid,
+    const uint8_t sshdr[SEGMENT_SSHDR_BYTES], struct segwriter **out,
+    char *err, size_t errlen)
+{
+	struct segwriter *w;
+	struct stat st;
+
+	if (seg_open_active(s, committed, ctx, err, errlen) != 0)
+		return -1;
+	if (fstat(s->wfd, &st) != 0) {
+		serr(err, errlen, s->dir, strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)st.st_size >= SEG_ROLL &&
+	    seg_create(s, s->wsegno + 1, err, errlen) != 0)
+		return -1;
+	if (fstat(s->wfd, &st) != 0 || (w = calloc(1, sizeof(*w))) == NULL) {
+		serr(err, errlen, s->dir, "out of memory");
+		return -1;
+	}
+	if ((w->buf = malloc(WBUF_BYTES)) == NULL) {
+		free(w);
+		serr(err, errlen, s->dir, "out of memory");
+		return -1;
+	}
+	w->s = s;
+	w->start = w->pos = w->synced_upto = (uint64_t)st.st_size;
+	memcpy(w->hdr, "CFRC", 4);
+	w->hdr[4] = 1;
+	memset(w->hdr + 5, 0, 3);
+	memcpy(w->hdr + 8, docid, 16);
+	bytes_store64(w->hdr + 24, keyid);
+	memcpy(w->hdr + 32, sshdr, SEGMENT_SSHDR_BYTES);
+	memcpy(w->buf, w->hdr, SEGMENT_REC_HDR);
+	w->buflen = SEGMENT_REC_HDR;
+	*out = w;
+	return 0;
+}
+
+static int
+w_flush(struct segwriter *w)
+{
+	if (w->buflen == 0)
+		return 0;
+	if (pwrite(w->s->wfd, w->buf, w->buflen, (off_t)w->pos) !=
+	    (ssize_t)w->buflen) {
+		if (errno == 0)
+			errno = ENOSPC;
+		w->failed = 1;
+		return -1;
+	}
+	w->pos += w->buflen;
+	w->buflen = 0;
+	if (w->pos - w->synced_upto >= WRITEBACK_EVERY) {
+		/* Start write-back now so the disk works while we encrypt. */
+		(void)sync_file_range(w->s->wfd, (off_t)w->synced_upto,
+		    (off_t)(w->pos - w->synced_upto), SYNC_FILE_RANGE_WRITE);
+		w->synced_upto = w->pos;
+	}
+	return 0;
+}
+
+static int
+w_put(struct segwriter *w, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = WBUF_BYTES - w->buflen;
+		if (n > len)
+			n = len;
+		memcpy(w->buf + w->buflen, p, n);
+		w->buflen += n;
+		p += n;
+		len -= n;
+		if (w->buflen == WBUF_BYTES && w_flush(w) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+segment_append_chunk(struct segwriter *w, const uint8_t *ct, size_t len)
+{
+	uint8_t lb[4];
+
+	if (w->failed || len > SEGMENT_CHUNK_MAX)
+		return -1;
+	bytes_store32(lb, (uint32_t)len);
+	if (w_put(w, lb, 4) != 0 || w_put(w, ct, len) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+trailer_sum(const uint8_t hdr[SEGMENT_REC_HDR], const uint8_t *tr,
+    uint8_t sum[16])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 16);
+	crypto_generichash_update(&st, hdr, SEGMENT_REC_HDR);
+	crypto_generichash_update(&st, tr, 24);
+	crypto_generichash_final(&st, sum, 16);
+}
+
+int
+segment_append_finish(struct segwriter *w, uint64_t size, struct segloc *loc,
+    char *err, size_t errlen)
+{
+	uint8_t tr[SEGMENT_REC_TRAILER];
+	uint64_t body = w->pos + w->buflen - w->start;
+
+	memset(tr, 0, sizeof(tr));
+	memcpy(tr, "CFRE", 4);
+	bytes_store64(tr + 8, body);
+	bytes_store64(tr + 16, size);
+	trailer_sum(w->hdr, tr, tr + 24);
+	if (w->failed || w_put(w, tr, sizeof(tr)) != 0 || w_flush(w) != 0) {
+		serr(err, errlen, w->s->dir, strerror(errno));
+		segment_append_abort(w);
+		return -1;
+	}
+	FAULT_POINT("segment-append");
+	if (fdatasync(w->s->wfd) != 0) {
+		serr(err, errlen, w->s->dir, strerror(errno));
+		segment_append_abort(w);
+		return -1;
+	}
+	FAULT_POINT("segment-sync");
+	loc->segno = w->s->wsegno;
+	loc->offset = w->start;
+	loc->length = w->pos - w->start;
+	free(w->buf);
+	free(w);
+	return 0;
+}
+
+void
+segment_append_abort(struct segwriter *w)
+{
+	if (w == NULL)
+		return;
+	/* Nothing refers to these bytes: cut them off again. */
+	if (ftruncate(w->s->wfd, (off_t)w->start) != 0) {
+		/* The next append_begin cuts them off from the index's view. */
+		close(w->s->wfd);
+		w->s->wfd = -1;
+	}
+	free(w->buf);
+	free(w);
+}
+
+int
+segment_read_open(struct segstore *s, const struct segloc *loc,
+    const uint8_t docid[16], uint64_t keyid,
+    uint8_t sshdr[SEGMENT_SSHDR_BYTES], uint64_t *size,
+    struct segreader **out, char *err, size_t errlen)
+{
+	char path[4200];
+	uint8_t hdr[SEGMENT_REC_HDR], tr[SEGMENT_REC_TRAILER], sum[16];
+	struct segreader *r;
+	struct stat st;
+	int fd;
+
+	seg_path(s, loc->segno, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		serr(err, errlen, path, strerror(errno));
+		return -1;
+	}
+	if (loc->length < SEGMENT_REC_HDR + SEGMENT_REC_TRAILER ||
+	    loc->offset > UINT64_MAX - loc->length || fstat(fd, &st) != 0 ||
+	    loc->offset + loc->length > (uint64_t)st.st_size) {
+		serr(err, errlen, path, "record missing or truncated");
+		goto err;
+	}
+	if (util_pread_all(fd, hdr, sizeof(hdr), (off_t)loc->offset) != 0 ||
+	    util_pread_all(fd, tr, sizeof(tr),
+		(off_t)(loc->offset + loc->length - SEGMENT_REC_TRAILER)) !=
+		0) {
+		serr(err, errlen, path, strerror(errno));
+		goto err;
+	}
+	trailer_sum(hdr, tr, sum);
+	if (memcmp(hdr, "CFRC", 4) != 0 || hdr[4] != 1 ||
+	    memcmp(tr, "CFRE", 4) != 0 ||
+	    sodium_memcmp(sum, tr + 24, 16) != 0 ||
+	    bytes_load64(tr + 8) != loc->length - SEGMENT_REC_TRAILER ||
+	    sodium_memcmp(hdr + 8, docid, 16) != 0 ||
+	    bytes_load64(hdr + 24) != keyid) {
+		serr(err, errlen, path, "corrupt record header or trailer");
+		goto err;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		serr(err, errlen, path, "out of memory");
+		goto err;
+	}
+	memcpy(sshdr, hdr + 32, SEGMENT_SSHDR_BYTES);
+	*size = bytes_load64(tr + 16);
+	(void)posix_fadvise(fd, (off_t)loc->offset, (off_t)loc->length,
+	    POSIX_FADV_SEQUENTIAL);
+	r->fd = fd;
+	r->pos = loc->offset + SEGMENT_REC_HDR;
+	r->end = loc->offset + loc->length - SEGMENT_REC_TRAILER;
+	*out = r;
+	return 0;
+err:
+	close(fd);
+	return -1;
+}
+
+int
+segment_read_chunk(struct segreader *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t lb[4];
+	uint32_t n;
+
+	if (r->pos == r->end)
+		return 0;
+	if (r->end - r->pos < 4 ||
+	    util_pread_all(r->fd, lb, 4, (off_t)r->pos) != 0)
+		return -1;
+	n = bytes_load32(lb);
+	if (n > cap || n > SEGMENT_CHUNK_MAX || r->end - r->pos - 4 < n ||
+	    util_pread_all(r->fd, buf, n, (off_t)(r->pos + 4)) != 0)
+		return -1;
+	r->pos += 4 + (uint64_t)n;
+	*len = n;
+	return 1;
+}
+
+void
+segment_read_close(struct segreader *r)
+{
+	if (r == NULL)
+		return;
+	close(r->fd);
+	free(r);
+}

@@ -1,0 +1,1024 @@
+/*
+ * vault.c: the public API of include/coffre.h.  It ties the key tree
+ * (keys/), the segments, the index and the type policy together, and owns
+ * the order of durable steps: segment synced, then key leaf committed, then
+ * index record committed, so that a crash leaves at most an unacknowledged
+ * tail and an orphan leaf, never an index record without its bytes or key.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "coffre.h"
+#include "keys/bytes.h"
+#include "keys/tree.h"
+#include "vault/config.h"
+#include "vault/index.h"
+#include "vault/policy.h"
+#include "vault/segment.h"
+#include "vault/util.h"
+
+#define CHUNK_BYTES (64 * 1024)
+#define CT_BYTES (CHUNK_BYTES + crypto_secretstream_xchacha20poly1305_ABYTES)
+
+struct coffre_vault {
+	char dir[4096];
+	int lockfd;
+	struct tree *tree;
+	struct index *index;
+	struct segstore *segs;
+	struct policy *policy; /* loaded on first seal */
+	struct config conf;
+	uint64_t max_doc_override;
+	uint8_t *mackey; /* sodium_malloc'd index MAC key */
+	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
+	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
+	struct coffre_review *reviews;
+	size_t nreviews, capreviews;
+	char err[768];
+};
+
+static int verr(coffre_vault *v, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+verr(coffre_vault *v, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->err, sizeof(v->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *
+coffre_strerror(int code)
+{
+	switch (code) {
+	case COFFRE_OK:
+		return "done";
+	case COFFRE_EFAIL:
+		return "failure";
+	case COFFRE_EUSAGE:
+		return "usage";
+	case COFFRE_ENOTFOUND:
+		return "not found";
+	case COFFRE_EGONE:
+		return "gone";
+	case COFFRE_EREJECT:
+		return "rejected input";
+	case COFFRE_EDENIED:
+		return "not allowed";
+	case COFFRE_ELOCKED:
+		return "locked";
+	case COFFRE_ENODAEMON:
+		return "no daemon";
+	default:
+		return "unknown error";
+	}
+}
+
+const char *
+coffre_errmsg(const coffre_vault *v)
+{
+	return v->err;
+}
+
+static const char *const status_names[] = {"pending", "approved", "rejected",
+    "shredded"};
+
+const char *
+coffre_status_name(int status)
+{
+	if (status < 0 || status > COFFRE_SHREDDED)
+		return "unknown";
+	return status_names[status];
+}
+
+int
+coffre_status_parse(const char *s)
+{
+	for (int i = 0; i <= COFFRE_SHREDDED; i++)
+		if (s != NULL && strcmp(s, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void
+coffre_set_max_doc(coffre_vault *v, uint64_t bytes)
+{
+	v->max_doc_override = bytes;
+}
+
+static uint64_t
+max_doc(const coffre_vault *v)
+{
+	return v->max_doc_override != 0 ? v->max_doc_override : v->conf.max_doc;
+}
+
+/* Free text (names, notes): no control bytes, bounded. */
+static int
+valid_text(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (n >= max || (unsigned char)s[n] < 0x20 || s[n] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* The writer lock: one process changes the vault at a time. */
+static int
+vlock(coffre_vault *v, int how)
+{
+	while (flock(v->lockfd, how) != 0) {
+		if (errno != EINTR)
+			return verr(v, COFFRE_EFAIL, "%s/lock: %s", v->dir,
+			    strerror(errno));
+	}
+	return 0;
+}
+
+static void
+vunlock(coffre_vault *v)
+{
+	(void)flock(v->lockfd, LOCK_UN);
+}
+
+static int
+tree_code(coffre_vault *v, int rc)
+{
+	if (rc == TREE_EFENCED)
+		return verr(v, COFFRE_EGONE, "the user was shredded");
+	if (rc == TREE_ENOTFOUND)
+		return verr(v, COFFRE_EGONE, "the key is destroyed");
+	return verr(v, COFFRE_EFAIL, "%s", tree_errmsg(v->tree));
+}
+
+static int
+index_code(coffre_vault *v)
+{
+	return verr(v, COFFRE_EFAIL, "%s", index_errmsg(v->index));
+}
+
+/* Derive the body (1) or metadata (2) subkey of a document key. */
+static void
+subkey(coffre_vault *v, uint64_t which)
+{
+	crypto_kdf_derive_from_key(v->sub, 32, which, "cfdocv01", v->dk);
+}
+
+static void
+doc_ad(uint8_t ad[40], const uint8_t id[16], uint64_t keyid)
+{
+	memcpy(ad, "coffre-doc-v1\0\0\0", 16);
+	memcpy(ad + 16, id, 16);
+	bytes_store64(ad + 32, keyid);
+}
+
+/* Seal short text under the document's metadata subkey. */
+static size_t
+seal_text(coffre_vault *v, const uint8_t id[16], const char *dom,
+    const char *text, uint8_t *out)
+{
+	uint8_t ad[32];
+	size_t n = strlen(text);
+
+	memset(ad, 0, sizeof(ad));
+	memcpy(ad, id, 16);
+	snprintf((char *)ad + 16, 16, "%s", dom);
+	subkey(v, 2);
+	randombytes_buf(out, 24);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 24, NULL,
+	    (const uint8_t *)text, n, ad, sizeof(ad), NULL, out, v->sub);
+	sodium_memzero(v->sub, 32);
+	return 24 + n + 16;
+}
+
+/* Open sealed text into ${out} (${max} + 1 bytes).  0 or -1. */
+static int
+open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
+    const uint8_t *in, size_t inlen, char *out, size_t max)
+{
+	uint8_t ad[32];
+	unsigned long long n;
+	int rc;
+
+	out[0] = '\0';
+	if (inlen < 40 || inlen - 40 > max)
+		return -1;
+	memset(ad, 0, sizeof(ad));
+	memcpy(ad, id, 16);
+	snprintf((char *)ad + 16, 16, "%s", dom);
+	subkey(v, 2);
+	rc = crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)out, &n,
+	    NULL, in + 24, inlen - 24, ad, sizeof(ad), in, v->sub);
+	sodium_memzero(v->sub, 32);
+	if (rc != 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+int
+coffre_init(const char *dir, const struct coffre_init_opts *opts,
+    char pubkey[64], char *errbuf, size_t errlen)
+{
+	char path[4200], line[128];
+	struct tree *t = NULL;
+	struct tree_txn *x = NULL;
+	struct index *ix = NULL;
+	struct segstore *s = NULL;
+	struct stat st;
+	uint8_t pk[32];
+	unsigned years = COFFRE_DEFAULT_RETENTION_YEARS;
+	int fd, rc = COFFRE_EFAIL;
+
+	if (sodium_init() < 0) {
+		snprintf(errbuf, errlen, "cannot initialise libsodium");
+		return COFFRE_EFAIL;
+	}
+	if (opts != NULL && opts->retention_years != 0)
+		years = opts->retention_years;
+	if (strlen(dir) > 3000) {
+		snprintf(errbuf, errlen, "%s: path too long", dir);
+		return COFFRE_EREJECT;
+	}
+	if (util_mkdir(dir) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+		return COFFRE_EFAIL;
+	}
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (lstat(path, &st) == 0) {
+		snprintf(errbuf, errlen,
+		    "%s: a vault exists already here; choose another --dir",
+		    dir);
+		return COFFRE_EFAIL;
+	}
+	if (chmod(dir, 0700) != 0 || util_mkdir(path) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return COFFRE_EFAIL;
+	}
+	if (tree_create(path, opts != NULL ? opts->passphrase : NULL,
+		opts != NULL ? opts->passphrase_len : 0, &t, errbuf,
+		errlen) != 0)
+		goto out;
+	if (tree_begin(t, 1, &x) != 0 ||
+	    tree_meta_put(x, "retention_years", years) != 0 ||
+	    tree_audit_pubkey(x, pk) != 0 || tree_commit(x) != 0) {
+		x = NULL;
+		snprintf(errbuf, errlen, "%s", tree_errmsg(t));
+		goto out;
+	}
+	x = NULL;
+	if (index_open(dir, 1, &ix, errbuf, errlen) != 0 ||
+	    segment_store_open(dir, 1, &s, errbuf, errlen) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	sodium_bin2base64(pubkey, 64, pk, 32,
+	    sodium_base64_VARIANT_ORIGINAL);
+	snprintf(path, sizeof(path), "%s/audit.pub", dir);
+	snprintf(line, sizeof(line), "%s\n", pubkey);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1 || util_write_all(fd, line, strlen(line)) != 0 ||
+	    fsync(fd) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (util_fsync_dir(path) != 0 || util_fsync_dir(dir) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	tree_abort(x);
+	segment_store_close(s);
+	index_close(ix);
+	tree_close(t);
+	return rc;
+}
+
+int
+coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
+    coffre_vault **out, char *errbuf, size_t errlen)
+{
+	coffre_vault *v;
+	char path[4200];
+	struct tree_txn *x = NULL;
+	int rc;
+
+	if (sodium_init() < 0) {
+		snprintf(errbuf, errlen, "cannot initialise libsodium");
+		return COFFRE_EFAIL;
+	}
+	if (strlen(dir) > 3000) {
+		snprintf(errbuf, errlen, "%s: path too long", dir);
+		return COFFRE_EREJECT;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		snprintf(errbuf, errlen, "out of memory");
+		return COFFRE_EFAIL;
+	}
+	v->lockfd = -1;
+	snprintf(v->dir, sizeof(v->dir), "%s", dir);
+	v->mackey = sodium_malloc(32);
+	v->dk = sodium_malloc(32);
+	v->sub = sodium_malloc(32);
+	if (v->mackey == NULL || v->dk == NULL || v->sub == NULL) {
+		snprintf(errbuf, errlen, "out of secure memory");
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((v->lockfd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		rc = errno == ENOENT ? COFFRE_ENOTFOUND : COFFRE_EFAIL;
+		if (rc == COFFRE_ENOTFOUND)
+			snprintf(errbuf, errlen,
+			    "%s: no vault here; create one with 'coffre "
+			    "--dir %s init'",
+			    dir, dir);
+		else
+			snprintf(errbuf, errlen, "%s: %s", path,
+			    strerror(errno));
+		goto err;
+	}
+	if (config_load(dir, &v->conf, errbuf, errlen) != 0) {
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	rc = tree_open(path, passphrase, passphrase_len, &v->tree, errbuf,
+	    errlen);
+	if (rc != 0) {
+		rc = rc == TREE_ENOTFOUND ? COFFRE_ENOTFOUND : COFFRE_EFAIL;
+		goto err;
+	}
+	if (index_open(dir, 0, &v->index, errbuf, errlen) != 0 ||
+	    segment_store_open(dir, 0, &v->segs, errbuf, errlen) != 0) {
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	if ((rc = vlock(v, LOCK_SH)) != 0) {
+		snprintf(errbuf, errlen, "%s", v->err);
+		goto err;
+	}
+	rc = tree_begin(v->tree, 0, &x);
+	if (rc == 0)
+		rc = tree_system_key(x, TREE_SYS_INDEX, v->mackey);
+	tree_abort(x);
+	vunlock(v);
+	if (rc != 0) {
+		snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	*out = v;
+	return 0;
+err:
+	coffre_close(v);
+	return rc;
+}
+
+void
+coffre_close(coffre_vault *v)
+{
+	if (v == NULL)
+		return;
+	policy_close(v->policy);
+	segment_store_close(v->segs);
+	index_close(v->index);
+	tree_close(v->tree);
+	if (v->lockfd >= 0)
+		close(v->lockfd);
+	sodium_free(v->mackey);
+	sodium_free(v->dk);
+	sodium_free(v->sub);
+	if (v->reviews != NULL) {
+		sodium_memzero(v->reviews, v->capreviews * sizeof(*v->reviews));
+		free(v->reviews);
+	}
+	free(v);
+}
+
+/* Pull from ${rd} until ${buf} is full or the input ends. */
+static long
+fill(coffre_read_fn rd, void *ctx, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		long n = rd(ctx, buf + got, len - got);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+static int
+committed_end(void *ctx, uint32_t segno, uint64_t *end)
+{
+	return index_seg_end(ctx, segno, end);
+}
+
+struct sealing {
+	uint8_t *head; /* POLICY_HEAD_BYTES, sodium_malloc'd plaintext */
+	size_t headlen, headpos;
+	uint8_t *pt;   /* two CHUNK_BYTES plaintext buffers */
+	uint8_t *ct;
+	crypto_secretstream_xchacha20poly1305_state *st;
+};
+
+static void
+sealing_free(struct sealing *s)
+{
+	sodium_free(s->head);
+	sodium_free(s->pt);
+	sodium_free(s->st);
+	free(s->ct);
+}
+
+/* Next plaintext bytes: the head first, then the reader. */
+static long
+sealing_fill(struct sealing *s, coffre_read_fn rd, void *ctx, uint8_t *buf,
+    size_t len)
+{
+	size_t n = 0;
+	long m;
+
+	if (s->headpos < s->headlen) {
+		n = s->headlen - s->headpos;
+		if (n > len)
+			n = len;
+		memcpy(buf, s->head + s->headpos, n);
+		s->headpos += n;
+	}
+	if (n == len)
+		return (long)n;
+	if ((m = fill(rd, ctx, buf + n, len - n)) < 0)
+		return -1;
+	return (long)n + m;
+}
+
+/* Encrypt the whole input into the segment writer ${w}. */
+static int
+seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
+    coffre_read_fn rd, void *ctx, const uint8_t ad[40], uint64_t *size)
+{
+	uint8_t *cur = s->pt, *next = s->pt + CHUNK_BYTES, *tmp;
+	unsigned long long clen;
+	long n, m;
+	uint64_t total;
+
+	if ((n = sealing_fill(s, rd, ctx, cur, CHUNK_BYTES)) < 0)
+		return verr(v, COFFRE_EFAIL, "reading the input: %s",
+		    strerror(errno));
+	total = (uint64_t)n;
+	for (;;) {
+		if ((m = sealing_fill(s, rd, ctx, next, CHUNK_BYTES)) < 0)
+			return verr(v, COFFRE_EFAIL, "reading the input: %s",
+			    strerror(errno));
+		total += (uint64_t)m;
+		if (total > max_doc(v))
+			return verr(v, COFFRE_EREJECT,
+			    "document larger than the limit of %llu bytes "
+			    "(max_document_bytes in coffre.conf)",
+			    (unsigned long long)max_doc(v));
+		crypto_secretstream_xchacha20poly1305_push(s->st, s->ct, &clen,
+		    cur, (size_t)n, ad, 40,
+		    m == 0 ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+			   : 0);
+		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
+			return verr(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
+			    strerror(errno));
+		if (m == 0)
+			break;
+		tmp = cur;
+		cur = next;
+		next = tmp;
+		n = m;
+	}
+	*size = total;
+	return 0;
+}
+
+int
+coffre_seal(coffre_vault *v, const char *user, const char *community,
+    const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
+{
+	struct sealing s = {0};
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	struct segwriter *w = NULL;
+	struct idoc *d = NULL;
+	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40];
+	uint64_t uk, seq;
+	long n;
+	int rc, locked = 0;
+
+	if (!coffre_valid_id(user) || !coffre_valid_id(community))
+		return verr(v, COFFRE_EREJECT,
+		    "malformed user or community id: 1 to 128 bytes of "
+		    "[A-Za-z0-9._:@-]");
+	if (kind != NULL && !coffre_valid_id(kind))
+		return verr(v, COFFRE_EREJECT,
+		    "malformed kind: 1 to 128 bytes of [A-Za-z0-9._:@-]");
+	if (name != NULL && !valid_text(name, COFFRE_NAME_MAX))
+		return verr(v, COFFRE_EREJECT,
+		    "malformed name: at most %d bytes, no control characters",
+		    COFFRE_NAME_MAX);
+	s.head = sodium_malloc(POLICY_HEAD_BYTES);
+	s.pt = sodium_malloc(2 * CHUNK_BYTES);
+	s.st = sodium_malloc(sizeof(*s.st));
+	s.ct = malloc(CT_BYTES);
+	d = calloc(1, sizeof(*d));
+	if (s.head == NULL || s.pt == NULL || s.st == NULL || s.ct == NULL ||
+	    d == NULL) {
+		rc = verr(v, COFFRE_EFAIL, "out of memory");
+		goto out;
+	}
+	/* Type policy first, on the head: nothing is written for a refusal. */
+	if ((n = fill(rd, rdctx, s.head, POLICY_HEAD_BYTES)) < 0) {
+		rc = verr(v, COFFRE_EFAIL, "reading the input: %s",
+		    strerror(errno));
+		goto out;
+	}
+	s.headlen = (size_t)n;
+	if (n == 0) {
+		rc = verr(v, COFFRE_EREJECT, "empty document");
+		goto out;
+	}
+	if ((uint64_t)n > max_doc(v)) {
+		rc = verr(v, COFFRE_EREJECT,
+		    "document larger than the limit of %llu bytes "
+		    "(max_document_bytes in coffre.conf)",
+		    (unsigned long long)max_doc(v));
+		goto out;
+	}
+	if (v->policy == NULL &&
+	    policy_open(&v->policy, v->err, sizeof(v->err)) != 0) {
+		rc = COFFRE_EFAIL;
+		goto out;
+	}
+	if (policy_detect(v->policy, s.head, s.headlen, d->type,
+		sizeof(d->type)) != 0 ||
+	    !policy_allowed(&v->conf, d->type)) {
+		rc = verr(v, COFFRE_EREJECT,
+		    "type %s is not allowed (allowed: PDF, JPEG, PNG, WebP, "
+		    "HEIC/HEIF, TIFF, or allow_type in coffre.conf)",
+		    d->type);
+		goto out;
+	}
+	if ((rc = vlock(v, LOCK_EX)) != 0)
+		goto out;
+	locked = 1;
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = tree_code(v, rc);
+		goto out;
+	}
+	rc = tree_user_ensure(tx, user, strlen(user), &uk);
+	if (rc == TREE_EFENCED) {
+		rc = verr(v, COFFRE_EGONE,
+		    "user %s was shredded; a returning person gets a new user "
+		    "id",
+		    user);
+		goto out;
+	}
+	if (rc != 0 || (rc = tree_leaf_new(tx, uk, TREE_KIND_DOC, v->dk,
+			    &d->keyid)) != 0) {
+		rc = tree_code(v, rc);
+		goto out;
+	}
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0 ||
+	    index_next_seq(ix, &seq) != 0) {
+		rc = index_code(v);
+		goto out;
+	}
+	bytes_store64be(d->id, seq);
+	randombytes_buf(d->id + 8, 8);
+	doc_ad(ad, d->id, d->keyid);
+	subkey(v, 1);
+	crypto_secretstream_xchacha20poly1305_init_push(s.st, sshdr, v->sub);
+	sodium_memzero(v->sub, 32);
+	if (segment_append_begin(v->segs, committed_end, ix, d->id, d->keyid,
+		sshdr, &w, v->err, sizeof(v->err)) != 0) {
+		rc = COFFRE_EFAIL;
+		goto out;
+	}
+	if ((rc = seal_body(v, &s, w, rd, rdctx, ad, &d->size)) != 0)
+		goto out;
+	rc = segment_append_finish(w, d->size, &d->loc, v->err,
+	    sizeof(v->err));
+	w = NULL;
+	if (rc != 0) {
+		rc = COFFRE_EFAIL;
+		goto out;
+	}
+	d->status = COFFRE_PENDING;
+	d->created = (int64_t)time(NULL);
+	snprintf(d->user, sizeof(d->user), "%s", user);
+	snprintf(d->community, sizeof(d->community), "%s", community);
+	snprintf(d->kind, sizeof(d->kind), "%s", kind != NULL ? kind : "");
+	d->snamelen = seal_text(v, d->id, "name", name != NULL ? name : "",
+	    d->sname);
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = tree_code(v, rc);
+		goto out;
+	}
+	if (index_doc_put(ix, d) != 0) {
+		rc = index_code(v);
+		goto out;
+	}
+	rc = index_commit(ix);
+	ix = NULL;
+	if (rc != 0) {
+		rc = index_code(v);
+		goto out;
+	}
+	util_docid_encode(d->id, id);
+	snprintf(type, COFFRE_TYPE_MAX + 1, "%s", d->type);
+	*size = d->size;
+	rc = 0;
+out:
+	segment_append_abort(w);
+	index_abort(ix);
+	tree_abort(tx);
+	if (locked)
+		vunlock(v);
+	sodium_memzero(v->dk, 32);
+	sealing_free(&s);
+	free(d);
+	return rc;
+}
+
+/*
+ * Look up document ${ids} and, when ${key}, unwrap its key into v->dk.
+ * Returns 0, or a COFFRE_E* code with the message set.
+ */
+static int
+doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
+{
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	uint8_t raw[16];
+	int rc;
+
+	if (util_docid_decode(ids, raw) != 0)
+		return verr(v, COFFRE_EREJECT,
+		    "malformed document id '%.40s'", ids);
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0)
+		return index_code(v);
+	rc = index_doc_get(ix, raw, d);
+	index_abort(ix);
+	if (rc == INDEX_ENOTFOUND)
+		return verr(v, COFFRE_ENOTFOUND, "no document %s", ids);
+	if (rc != 0)
+		return index_code(v);
+	if (d->status == COFFRE_SHREDDED)
+		return verr(v, COFFRE_EGONE, "document %s was shredded", ids);
+	if (!key)
+		return 0;
+	if ((rc = tree_begin(v->tree, 0, &tx)) != 0)
+		return tree_code(v, rc);
+	rc = tree_node_key(tx, d->keyid, v->dk);
+	tree_abort(tx);
+	if (rc == TREE_ENOTFOUND)
+		return verr(v, COFFRE_EGONE,
+		    "document %s was shredded (its key is destroyed)", ids);
+	if (rc != 0)
+		return tree_code(v, rc);
+	return 0;
+}
+
+int
+coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
+    void *wrctx)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	struct segreader *r = NULL;
+	crypto_secretstream_xchacha20poly1305_state *st = NULL;
+	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40], *ct = NULL, *pt = NULL;
+	uint8_t tag = 0;
+	uint64_t size, total = 0;
+	unsigned long long plen;
+	size_t clen;
+	int rc, got;
+
+	st = sodium_malloc(sizeof(*st));
+	pt = sodium_malloc(CHUNK_BYTES);
+	ct = malloc(CT_BYTES);
+	if (d == NULL || st == NULL || pt == NULL || ct == NULL) {
+		rc = verr(v, COFFRE_EFAIL, "out of memory");
+		goto out;
+	}
+	if ((rc = vlock(v, LOCK_SH)) != 0)
+		goto out;
+	rc = doc_load(v, ids, d, 1);
+	vunlock(v);
+	if (rc != 0)
+		goto out;
+	if (segment_read_open(v->segs, &d->loc, d->id, d->keyid, sshdr, &size,
+		&r, v->err, sizeof(v->err)) != 0) {
+		rc = COFFRE_EFAIL;
+		goto out;
+	}
+	if (size != d->size) {
+		rc = verr(v, COFFRE_EFAIL,
+		    "document %s: segment and index disagree on its size "
+		    "(corrupt)",
+		    ids);
+		goto out;
+	}
+	doc_ad(ad, d->id, d->keyid);
+	subkey(v, 1);
+	sodium_memzero(v->dk, 32);
+	rc = crypto_secretstream_xchacha20poly1305_init_pull(st, sshdr, v->sub);
+	sodium_memzero(v->sub, 32);
+	if (rc != 0) {
+		rc = verr(v, COFFRE_EFAIL, "document %s: corrupt header", ids);
+		goto out;
+	}
+	while ((got = segment_read_chunk(r, ct, CT_BYTES, &clen)) == 1) {
+		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
+		    crypto_secretstream_xchacha20poly1305_pull(st, pt, &plen,
+			&tag, ct, clen, ad, 40) != 0) {
+			rc = verr(v, COFFRE_EFAIL,
+			    "document %s: corrupt segment data (a chunk does "
+			    "not authenticate)",
+			    ids);
+			goto out;
+		}
+		total += plen;
+		if (total > size) {
+			rc = verr(v, COFFRE_EFAIL,
+			    "document %s: longer than recorded (corrupt)",
+			    ids);
+			goto out;
+		}
+		if (wr(wrctx, pt, (size_t)plen) != 0) {
+			rc = verr(v, COFFRE_EFAIL, "writing the output: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (got != 0) {
+		rc = verr(v, COFFRE_EFAIL,
+		    "document %s: corrupt segment data (bad chunk framing)",
+		    ids);
+		goto out;
+	}
+	if (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
+	    total != size) {
+		rc = verr(v, COFFRE_EFAIL,
+		    "document %s: truncated (no final tag at its end)", ids);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(v->dk, 32);
+	segment_read_close(r);
+	sodium_free(st);
+	sodium_free(pt);
+	free(ct);
+	free(d);
+	return rc;
+}
+
+static int
+review_collect(void *ctx, const struct ireview *r)
+{
+	void **a = ctx;
+	coffre_vault *v = a[0];
+	const uint8_t *id = a[1];
+	struct coffre_review *nr;
+
+	if (v->nreviews == v->capreviews) {
+		size_t cap = v->capreviews ? v->capreviews * 2 : 4;
+		if (cap > 100000 ||
+		    (nr = calloc(cap, sizeof(*nr))) == NULL)
+			return verr(v, COFFRE_EFAIL, "too many reviews");
+		if (v->reviews != NULL) {
+			memcpy(nr, v->reviews, v->nreviews * sizeof(*nr));
+			sodium_memzero(v->reviews,
+			    v->capreviews * sizeof(*nr));
+			free(v->reviews);
+		}
+		v->reviews = nr;
+		v->capreviews = cap;
+	}
+	nr = &v->reviews[v->nreviews];
+	nr->decision = r->decision;
+	nr->at = r->at;
+	if (open_text(v, id, "note", r->snote, r->snotelen, nr->note,
+		COFFRE_NOTE_MAX) != 0)
+		return verr(v, COFFRE_EFAIL,
+		    "a review note does not open (corrupt)");
+	v->nreviews++;
+	return 0;
+}
+
+static void
+doc_public(const struct idoc *d, struct coffre_doc *doc)
+{
+	memset(doc, 0, sizeof(*doc));
+	util_docid_encode(d->id, doc->id);
+	snprintf(doc->user, sizeof(doc->user), "%s", d->user);
+	snprintf(doc->community, sizeof(doc->community), "%s", d->community);
+	snprintf(doc->kind, sizeof(doc->kind), "%s", d->kind);
+	snprintf(doc->type, sizeof(doc->type), "%s", d->type);
+	doc->size = d->size;
+	doc->status = d->status;
+	doc->created = d->created;
+}
+
+int
+coffre_info(coffre_vault *v, const char *ids, struct coffre_doc *doc)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	struct index_txn *ix = NULL;
+	void *ctx[2];
+	int rc;
+
+	if (d == NULL)
+		return verr(v, COFFRE_EFAIL, "out of memory");
+	v->nreviews = 0;
+	if ((rc = vlock(v, LOCK_SH)) != 0)
+		goto out;
+	rc = doc_load(v, ids, d, 1);
+	if (rc == COFFRE_EGONE && d->status == COFFRE_SHREDDED) {
+		/* Metadata of a shredded document stays; its name is gone. */
+		doc_public(d, doc);
+		rc = 0;
+		goto unlock;
+	}
+	if (rc != 0)
+		goto unlock;
+	doc_public(d, doc);
+	if (open_text(v, d->id, "name", d->sname, d->snamelen, doc->name,
+		COFFRE_NAME_MAX) != 0) {
+		rc = verr(v, COFFRE_EFAIL, "document %s: its sealed name does "
+					   "not open (corrupt)",
+		    ids);
+		goto unlock;
+	}
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+		rc = index_code(v);
+		goto unlock;
+	}
+	ctx[0] = v;
+	ctx[1] = d->id;
+	rc = index_reviews(ix, d->id, review_collect, ctx);
+	index_abort(ix);
+	if (rc == -1)
+		rc = index_code(v);
+	if (rc != 0)
+		goto unlock;
+	doc->reviews = v->reviews;
+	doc->nreviews = v->nreviews;
+unlock:
+	vunlock(v);
+out:
+	sodium_memzero(v->dk, 32);
+	free(d);
+	return rc;
+}
+
+struct listing {
+	const struct coffre_filter *f;
+	coffre_list_fn fn;
+	void *ctx;
+	struct coffre_doc doc;
+};
+
+static int
+list_one(void *ctx, const struct idoc *d)
+{
+	struct listing *l = ctx;
+
+	if (l->f != NULL) {
+		if (l->f->community != NULL &&
+		    strcmp(l->f->community, d->community) != 0)
+			return 0;
+		if (l->f->status >= 0 && l->f->status != d->status)
+			return 0;
+	}
+	doc_public(d, &l->doc);
+	return l->fn(l->ctx, &l->doc);
+}
+
+int
+coffre_list(coffre_vault *v, const struct coffre_filter *f,
+    coffre_list_fn fn, void *ctx)
+{
+	struct listing *l;
+	struct index_txn *ix = NULL;
+	int rc;
+
+	if (f != NULL &&
+	    ((f->user != NULL && !coffre_valid_id(f->user)) ||
+		(f->community != NULL && !coffre_valid_id(f->community)) ||
+		f->status > COFFRE_SHREDDED))
+		return verr(v, COFFRE_EREJECT, "malformed filter");
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return verr(v, COFFRE_EFAIL, "out of memory");
+	l->f = f;
+	l->fn = fn;
+	l->ctx = ctx;
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+		free(l);
+		return index_code(v);
+	}
+	rc = index_docs(ix, f != NULL ? f->user : NULL, list_one, l);
+	index_abort(ix);
+	if (rc == -1)
+		rc = index_code(v);
+	free(l);
+	return rc;
+}
+
+int
+coffre_review(coffre_vault *v, const char *ids, int decision,
+    const char *note)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	struct ireview *r = calloc(1, sizeof(*r));
+	struct index_txn *ix = NULL;
+	int rc;
+
+	if (d == NULL || r == NULL) {
+		rc = verr(v, COFFRE_EFAIL, "out of memory");
+		goto out;
+	}
+	if (decision != COFFRE_APPROVED && decision != COFFRE_REJECTED) {
+		rc = verr(v, COFFRE_EREJECT, "a review approves or rejects");
+		goto out;
+	}
+	if (note != NULL && !valid_text(note, COFFRE_NOTE_MAX)) {
+		rc = verr(v, COFFRE_EREJECT,
+		    "malformed note: at most %d bytes, no control characters",
+		    COFFRE_NOTE_MAX);
+		goto out;
+	}
+	if ((rc = vlock(v, LOCK_EX)) != 0)
+		goto out;
+	if ((rc = doc_load(v, ids, d, 1)) != 0)
+		goto unlock;
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
+		rc = index_code(v);
+		goto unlock;
+	}
+	/* Re-read inside the write transaction: it is the one that counts. */
+	if (index_doc_get(ix, d->id, d) != 0 ||
+	    d->status == COFFRE_SHREDDED) {
+		rc = verr(v, COFFRE_EGONE, "document %s is gone", ids);
+		goto unlock;
+	}
+	r->decision = decision;
+	r->at = (int64_t)time(NULL);
+	r->snotelen = seal_text(v, d->id, "note", note != NULL ? note : "",
+	    r->snote);
+	d->status = decision;
+	if (index_review_add(ix, d->id, r) != 0 || index_doc_put(ix, d) != 0) {
+		rc = index_code(v);
+		goto unlock;
+	}
+	rc = index_commit(ix);
+	ix = NULL;
+	if (rc != 0)
+		rc = index_code(v);
+unlock:
+	index_abort(ix);
+	vunlock(v);
+out:
+	sodium_memzero(v->dk, 32);
+	free(d);
+	free(r);
+	return rc;
+}
