@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -23,6 +24,7 @@
 #define SEG_FILE_HDR 32
 #define SEG_ROLL (256ULL << 20)
 #define WBUF_BYTES (1024 * 1024)
+#define WBUF_COUNT 4
 #define WRITEBACK_EVERY (8ULL << 20)
 
 struct segstore {
@@ -31,19 +33,36 @@ struct segstore {
 	uint32_t wsegno; /* its number, 0 if none open */
 };
 
+/*
+ * A writer fills one buffer while a thread of its own writes the others to
+ * the segment, so that encryption and the kernel's copy overlap.  Buffers
+ * go round a ring: [head, head + queued) are waiting to be written, the one
+ * at head + queued is being filled.  Only ciphertext passes through them.
+ */
 struct segwriter {
 	struct segstore *s;
-	uint64_t start, pos, synced_upto;
+	uint64_t start;       /* where the record starts */
+	uint64_t pos;         /* end of what the thread has written */
+	uint64_t filled;      /* end of what was handed to the thread */
+	uint64_t synced_upto; /* start of the range not yet sent to disk */
 	uint8_t hdr[SEGMENT_REC_HDR];
-	uint8_t *buf;
+	uint8_t *bufs[WBUF_COUNT];
+	size_t lens[WBUF_COUNT];
+	uint8_t *buf; /* the buffer being filled */
 	size_t buflen;
-	int failed;
+	int head, queued, stop, failed, err;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 struct segreader {
 	int fd;
 	uint64_t pos, end; /* chunks lie in [pos, end) */
 };
+
+static void w_cut(struct segwriter *w);
+static int w_start(struct segwriter *w);
 
 static void
 serr(char *err, size_t errlen, const char *what, const char *detail)
@@ -228,13 +247,13 @@ segment_append_begin(struct segstore *s,
 		serr(err, errlen, s->dir, "out of memory");
 		return -1;
 	}
-	if ((w->buf = malloc(WBUF_BYTES)) == NULL) {
-		free(w);
-		serr(err, errlen, s->dir, "out of memory");
+	w->s = s;
+	w->start = w->pos = w->filled = w->synced_upto =
+	    (uint64_t)st.st_size;
+	if (w_start(w) != 0) {
+		serr(err, errlen, s->dir, "cannot start the writer thread");
 		return -1;
 	}
-	w->s = s;
-	w->start = w->pos = w->synced_upto = (uint64_t)st.st_size;
 	memcpy(w->hdr, "CFRC", 4);
 	w->hdr[4] = 1;
 	memset(w->hdr + 5, 0, 3);
@@ -247,27 +266,121 @@ segment_append_begin(struct segstore *s,
 	return 0;
 }
 
+/* The writer thread: write queued buffers in order. */
+static void *
+w_thread(void *arg)
+{
+	struct segwriter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		uint8_t *b;
+		size_t len;
+		uint64_t at;
+		int e = 0, skip;
+
+		while (w->queued == 0 && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->queued == 0)
+			break;
+		b = w->bufs[w->head];
+		len = w->lens[w->head];
+		at = w->pos;
+		skip = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		if (!skip) {
+			ssize_t n = pwrite(w->s->wfd, b, len, (off_t)at);
+			if (n != (ssize_t)len)
+				e = n < 0 ? errno : ENOSPC;
+		}
+		if (e == 0 && at + len - w->synced_upto >= WRITEBACK_EVERY) {
+			/* Start write-back now: the disk works meanwhile. */
+			(void)sync_file_range(w->s->wfd,
+			    (off_t)w->synced_upto,
+			    (off_t)(at + len - w->synced_upto),
+			    SYNC_FILE_RANGE_WRITE);
+			w->synced_upto = at + len;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (e != 0 && !w->failed) {
+			w->failed = 1;
+			w->err = e;
+		}
+		w->pos = at + len;
+		w->head = (w->head + 1) % WBUF_COUNT;
+		w->queued--;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int
+w_start(struct segwriter *w)
+{
+	for (int i = 0; i < WBUF_COUNT; i++)
+		if ((w->bufs[i] = malloc(WBUF_BYTES)) == NULL)
+			goto err;
+	w->buf = w->bufs[0];
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		goto err;
+	if (pthread_cond_init(&w->cv, NULL) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		goto err;
+	}
+	if (pthread_create(&w->thread, NULL, w_thread, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		goto err;
+	}
+	return 0;
+err:
+	for (int i = 0; i < WBUF_COUNT; i++)
+		free(w->bufs[i]);
+	free(w);
+	return -1;
+}
+
+/* Hand the buffer being filled to the thread; take the next free one. */
 static int
 w_flush(struct segwriter *w)
 {
-	if (w->buflen == 0)
-		return 0;
-	if (pwrite(w->s->wfd, w->buf, w->buflen, (off_t)w->pos) !=
-	    (ssize_t)w->buflen) {
-		if (errno == 0)
-			errno = ENOSPC;
-		w->failed = 1;
-		return -1;
-	}
-	w->pos += w->buflen;
+	int slot, failed;
+
+	pthread_mutex_lock(&w->mu);
+	slot = (w->head + w->queued) % WBUF_COUNT;
+	w->lens[slot] = w->buflen;
+	w->queued++;
+	w->filled += w->buflen;
+	pthread_cond_broadcast(&w->cv);
+	while (w->queued == WBUF_COUNT)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->buf = w->bufs[(w->head + w->queued) % WBUF_COUNT];
 	w->buflen = 0;
-	if (w->pos - w->synced_upto >= WRITEBACK_EVERY) {
-		/* Start write-back now so the disk works while we encrypt. */
-		(void)sync_file_range(w->s->wfd, (off_t)w->synced_upto,
-		    (off_t)(w->pos - w->synced_upto), SYNC_FILE_RANGE_WRITE);
-		w->synced_upto = w->pos;
-	}
-	return 0;
+	failed = w->failed;
+	pthread_mutex_unlock(&w->mu);
+	return failed ? -1 : 0;
+}
+
+/* Wait for the thread to write everything, stop it, and free buffers. */
+static int
+w_stop(struct segwriter *w)
+{
+	int failed;
+
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	for (int i = 0; i < WBUF_COUNT; i++)
+		free(w->bufs[i]);
+	failed = w->failed;
+	if (failed)
+		errno = w->err;
+	return failed ? -1 : 0;
 }
 
 static int
@@ -317,31 +430,46 @@ segment_append_finish(struct segwriter *w, uint64_t size, struct segloc *loc,
     char *err, size_t errlen)
 {
 	uint8_t tr[SEGMENT_REC_TRAILER];
-	uint64_t body = w->pos + w->buflen - w->start;
+	uint64_t body = w->filled + w->buflen - w->start;
+	int rc;
 
 	memset(tr, 0, sizeof(tr));
 	memcpy(tr, "CFRE", 4);
 	bytes_store64(tr + 8, body);
 	bytes_store64(tr + 16, size);
 	trailer_sum(w->hdr, tr, tr + 24);
-	if (w->failed || w_put(w, tr, sizeof(tr)) != 0 || w_flush(w) != 0) {
+	rc = w_put(w, tr, sizeof(tr));
+	if (rc == 0 && w->buflen > 0)
+		rc = w_flush(w);
+	if (w_stop(w) != 0 || rc != 0) {
 		serr(err, errlen, w->s->dir, strerror(errno));
-		segment_append_abort(w);
+		w_cut(w);
 		return -1;
 	}
 	FAULT_POINT("segment-append");
 	if (fdatasync(w->s->wfd) != 0) {
 		serr(err, errlen, w->s->dir, strerror(errno));
-		segment_append_abort(w);
+		w_cut(w);
 		return -1;
 	}
 	FAULT_POINT("segment-sync");
 	loc->segno = w->s->wsegno;
 	loc->offset = w->start;
 	loc->length = w->pos - w->start;
-	free(w->buf);
 	free(w);
 	return 0;
+}
+
+/* Cut off a partial record (nothing refers to it) and free ${w}. */
+static void
+w_cut(struct segwriter *w)
+{
+	if (ftruncate(w->s->wfd, (off_t)w->start) != 0) {
+		/* The next append_begin cuts it off from the index's view. */
+		close(w->s->wfd);
+		w->s->wfd = -1;
+	}
+	free(w);
 }
 
 void
@@ -349,14 +477,8 @@ segment_append_abort(struct segwriter *w)
 {
 	if (w == NULL)
 		return;
-	/* Nothing refers to these bytes: cut them off again. */
-	if (ftruncate(w->s->wfd, (off_t)w->start) != 0) {
-		/* The next append_begin cuts them off from the index's view. */
-		close(w->s->wfd);
-		w->s->wfd = -1;
-	}
-	free(w->buf);
-	free(w);
+	(void)w_stop(w);
+	w_cut(w);
 }
 
 int
