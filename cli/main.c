@@ -58,6 +58,12 @@ static const char usage_text[] =
     "first\n"
     "  approve DOC [--note TEXT]          append an approving review\n"
     "  reject DOC --reason TEXT           append a rejecting review\n"
+    "  shred --user U | --doc DOC         destroy an account's documents, "
+    "or one\n"
+    "  check [--repair]                   consistency of index, segments, "
+    "keys\n"
+    "  audit scan                         forensic scan of the vault "
+    "directory\n"
     "\n"
     "The vault is --dir DIR, else $COFFRE_DIR, else ./coffre-data.\n"
     "'coffre COMMAND --help' for one command; 'man coffre' for all.\n";
@@ -93,11 +99,27 @@ static const struct cmdhelp helps[] = {
     {"reject", "usage: coffre reject DOC --reason TEXT\n"
 	       "Append a rejecting review to a document; the reason is "
 	       "required.\n"},
+    {"shred", "usage: coffre shred --user U | --doc DOC\n"
+	      "--user U: delete an account: every document of U becomes "
+	      "unrecoverable at\nonce (its keys are destroyed, the key path "
+	      "re-keyed under a new root) and\nU's id is fenced: a later "
+	      "seal for U is refused as gone. Idempotent.\n"
+	      "--doc DOC: withdraw one document; U's other documents stay.\n"},
+    {"check", "usage: coffre check [--repair]\n"
+	      "Check that index, segments and key tree agree. --repair fixes "
+	      "what a crash\nlegitimately leaves (orphan key leaves, "
+	      "statuses) and nothing else.\n"},
+    {"audit", "usage: coffre audit scan\n"
+	      "Read every byte of every file under the vault directory and "
+	      "prove that no\nplaintext sample of a live document appears "
+	      "and that no stale wrapped key\n(of anything shredded) opens "
+	      "with any key that exists. Exit 1 names the\nfile and offset "
+	      "of a failure.\n"},
 };
 
-static const char *const later_cmds[] = {"shred", "archive", "contract-end",
-    "hold", "release", "archives", "archive-open", "sweep", "import",
-    "export", "audit", "check", "serve"};
+static const char *const later_cmds[] = {"archive", "contract-end", "hold",
+    "release", "archives", "archive-open", "sweep", "import", "export",
+    "serve"};
 
 static int
 usage(void)
@@ -633,6 +655,164 @@ do_review(const char *cmd, int decision, int argc, char **argv)
 	return 0;
 }
 
+static int
+do_shred(int argc, char **argv)
+{
+	const char *user = NULL, *doc = NULL, *arc = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL}, {"--doc", 1, &doc, NULL},
+	    {"--archive", 1, &arc, NULL}, {NULL, 0, NULL, NULL}};
+	struct coffre_shred_result r;
+	int npos, rc;
+
+	if ((rc = parse("shred", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((user != NULL) + (doc != NULL) + (arc != NULL) != 1) {
+		say("shred: give one of --user U, --doc DOC, --archive ARC");
+		return COFFRE_EUSAGE;
+	}
+	if (arc != NULL) {
+		say("shred --archive: archives are not in this version (%s) "
+		    "yet",
+		    COFFRE_VERSION);
+		return COFFRE_EUSAGE;
+	}
+	if (user != NULL && !coffre_valid_id(user)) {
+		say("shred: malformed user id: 1 to 128 bytes of "
+		    "[A-Za-z0-9._:@-]");
+		return COFFRE_EREJECT;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	rc = user != NULL ? ops->shred_user(be, user, &r)
+			  : ops->shred_doc(be, doc, &r);
+	if (rc != 0)
+		return fail(rc);
+	if (g.json)
+		printf("{\"shredded_documents\":%llu,\"contracts_ended\":%llu,"
+		       "\"keys_destroyed\":%llu,\"wraps\":%llu,"
+		       "\"epoch_before\":%llu,\"epoch_after\":%llu}\n",
+		    (unsigned long long)r.documents,
+		    (unsigned long long)r.contracts_ended,
+		    (unsigned long long)r.keys_destroyed,
+		    (unsigned long long)r.wraps,
+		    (unsigned long long)r.epoch_before,
+		    (unsigned long long)r.epoch_after);
+	else
+		printf("shredded %llu document%s of %s%s%s: %llu key%s "
+		       "destroyed, root epoch %llu -> %llu\n",
+		    (unsigned long long)r.documents, r.documents == 1 ? "" : "s",
+		    user != NULL ? "user " : "document ",
+		    user != NULL ? user : doc, "",
+		    (unsigned long long)r.keys_destroyed,
+		    r.keys_destroyed == 1 ? "" : "s",
+		    (unsigned long long)r.epoch_before,
+		    (unsigned long long)r.epoch_after);
+	return 0;
+}
+
+static void
+report_line(void *ctx, int problem, const char *msg)
+{
+	(void)ctx;
+	if (g.json) {
+		fputs("{\"problem\":", stdout);
+		fputs(problem ? "true" : "false", stdout);
+		fputs(",\"message\":", stdout);
+		jstr(stdout, msg);
+		fputs("}\n", stdout);
+	} else {
+		printf("%s%s\n", problem ? "PROBLEM: " : "", msg);
+	}
+}
+
+static int
+do_check(int argc, char **argv)
+{
+	const char *pos[1];
+	int repair = 0, npos, rc;
+	struct opt opts[] = {{"--repair", 0, NULL, &repair},
+	    {NULL, 0, NULL, NULL}};
+	struct coffre_check_result r;
+
+	if ((rc = parse("check", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((rc = backend_open()) != 0)
+		return rc;
+	rc = ops->check(be, repair, report_line, NULL, &r);
+	if (rc != 0 && r.problems == 0)
+		return fail(rc);
+	if (!g.json)
+		printf("checked %llu documents and %llu key leaves: %llu "
+		       "problem%s%s\n",
+		    (unsigned long long)r.documents,
+		    (unsigned long long)r.leaves,
+		    (unsigned long long)r.problems,
+		    r.problems == 1 ? "" : "s",
+		    repair ? "" : (r.problems ? " (run with --repair)" : ""));
+	if (rc != 0)
+		say("check found %llu problem%s%s",
+		    (unsigned long long)(r.problems - r.repaired),
+		    r.problems - r.repaired == 1 ? "" : "s",
+		    repair ? " that --repair may not fix" : "");
+	return rc;
+}
+
+static int
+do_audit(int argc, char **argv)
+{
+	const char *pos[1];
+	int npos, rc;
+	struct opt opts[] = {{NULL, 0, NULL, NULL}};
+	struct coffre_scan_result r;
+
+	if ((rc = parse("audit", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1 || strcmp(pos[0], "scan") != 0) {
+		if (npos == 1 && (strcmp(pos[0], "verify") == 0 ||
+				     strcmp(pos[0], "log") == 0 ||
+				     strcmp(pos[0], "shred-report") == 0)) {
+			say("audit %s: the audit log is not in this version "
+			    "(%s) yet",
+			    pos[0], COFFRE_VERSION);
+			return COFFRE_EUSAGE;
+		}
+		say("audit: give a subcommand: scan (see coffre audit --help)");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	rc = ops->scan(be, report_line, NULL, &r);
+	if (rc != 0 && r.opened == 0 && r.plaintext_hits == 0)
+		return fail(rc);
+	if (g.json)
+		printf("{\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
+		       "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
+		       "\"plaintext_hits\":%llu,\"ok\":%s}\n",
+		    (unsigned long long)r.files, (unsigned long long)r.bytes,
+		    (unsigned long long)r.markers,
+		    (unsigned long long)r.candidates,
+		    (unsigned long long)r.stale, (unsigned long long)r.opened,
+		    (unsigned long long)r.plaintext_hits,
+		    rc == 0 ? "true" : "false");
+	else
+		printf("scanned %llu files, %llu bytes\n"
+		       "(a) plaintext: %llu samples of live documents and "
+		       "names searched, %llu found\n"
+		       "(b) keys: %llu wrapped-key records found, %llu stale "
+		       "copies, %llu open with a key that exists\n%s\n",
+		    (unsigned long long)r.files, (unsigned long long)r.bytes,
+		    (unsigned long long)r.markers,
+		    (unsigned long long)r.plaintext_hits,
+		    (unsigned long long)r.candidates,
+		    (unsigned long long)r.stale, (unsigned long long)r.opened,
+		    rc == 0 ? "scan passed: nothing readable, nothing shredded "
+			      "recoverable"
+			    : "scan FAILED");
+	if (rc != 0)
+		say("audit scan failed: see the PROBLEM lines");
+	return rc;
+}
+
 /*
  * Take the global options out of argv wherever they stand; what is left is
  * the command and its own arguments.
@@ -729,6 +909,12 @@ main(int argc, char **argv)
 		rc = do_review("approve", COFFRE_APPROVED, nrest - 1, rest + 1);
 	else if (strcmp(cmd, "reject") == 0)
 		rc = do_review("reject", COFFRE_REJECTED, nrest - 1, rest + 1);
+	else if (strcmp(cmd, "shred") == 0)
+		rc = do_shred(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "check") == 0)
+		rc = do_check(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "audit") == 0)
+		rc = do_audit(nrest - 1, rest + 1);
 	else {
 		say("unknown command '%s' (see coffre --help)", cmd);
 		rc = COFFRE_EUSAGE;

@@ -23,6 +23,14 @@ struct ops {
 	    void *ctx);
 	int (*review)(void *be, const char *id, int decision,
 	    const char *note);
+	int (*shred_user)(void *be, const char *user,
+	    struct coffre_shred_result *res);
+	int (*shred_doc)(void *be, const char *id,
+	    struct coffre_shred_result *res);
+	int (*check)(void *be, int repair, coffre_report_fn fn, void *ctx,
+	    struct coffre_check_result *res);
+	int (*scan)(void *be, coffre_report_fn fn, void *ctx,
+	    struct coffre_scan_result *res);
 	void (*close)(void *be);
 };
 

@@ -43,6 +43,32 @@ l_review(void *be, const char *id, int decision, const char *note)
 	return coffre_review(be, id, decision, note);
 }
 
+static int
+l_shred_user(void *be, const char *user, struct coffre_shred_result *res)
+{
+	return coffre_shred_user(be, user, res);
+}
+
+static int
+l_shred_doc(void *be, const char *id, struct coffre_shred_result *res)
+{
+	return coffre_shred_doc(be, id, res);
+}
+
+static int
+l_check(void *be, int repair, coffre_report_fn fn, void *ctx,
+    struct coffre_check_result *res)
+{
+	return coffre_check(be, repair, fn, ctx, res);
+}
+
+static int
+l_scan(void *be, coffre_report_fn fn, void *ctx,
+    struct coffre_scan_result *res)
+{
+	return coffre_scan(be, fn, ctx, res);
+}
+
 static void
 l_close(void *be)
 {
@@ -56,6 +82,10 @@ static const struct ops local_ops = {
 	.info = l_info,
 	.list = l_list,
 	.review = l_review,
+	.shred_user = l_shred_user,
+	.shred_doc = l_shred_doc,
+	.check = l_check,
+	.scan = l_scan,
 	.close = l_close,
 };
 

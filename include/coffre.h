@@ -206,6 +206,83 @@ int coffre_list(coffre_vault *v, const struct coffre_filter *filter,
 int coffre_review(coffre_vault *v, const char *id, int decision,
     const char *note);
 
+/* What a shred did. */
+struct coffre_shred_result {
+	uint64_t documents;       /* documents that became unrecoverable */
+	uint64_t contracts_ended; /* running contracts ended (shred --user) */
+	uint64_t keys_destroyed;  /* key tree nodes destroyed */
+	uint64_t wraps;           /* keys rewrapped to re-key the path */
+	uint64_t epoch_before;    /* root epoch before and after */
+	uint64_t epoch_after;
+};
+
+/*
+ * coffre_shred_user(v, user, res): delete an account.  Every document of
+ * ${user} becomes unrecoverable at once (its keys are destroyed and the
+ * path above them re-keyed under a new root, the old root overwritten),
+ * and ${user} is fenced: a later coffre_seal() for it gives COFFRE_EGONE.
+ * Idempotent: a user with no documents, or one already shredded, is
+ * fenced and 0 is returned.  Returns 0, COFFRE_EREJECT (malformed id),
+ * COFFRE_EFAIL.
+ */
+int coffre_shred_user(coffre_vault *v, const char *user,
+    struct coffre_shred_result *res);
+
+/*
+ * coffre_shred_doc(v, id, res): withdraw one document: its key is
+ * destroyed and its user's key re-keyed.  Returns 0, COFFRE_EREJECT,
+ * COFFRE_ENOTFOUND, COFFRE_EGONE (already shredded), COFFRE_EFAIL.
+ */
+int coffre_shred_doc(coffre_vault *v, const char *id,
+    struct coffre_shred_result *res);
+
+/*
+ * Callback of coffre_check() and coffre_scan(): one finding.  ${problem} is
+ * 1 for an inconsistency or a failed proof, 0 for information.  ${msg} is
+ * valid during the call.
+ */
+typedef void (*coffre_report_fn)(void *ctx, int problem, const char *msg);
+
+struct coffre_check_result {
+	uint64_t documents; /* index records checked */
+	uint64_t leaves;    /* key tree leaves checked */
+	uint64_t problems;  /* inconsistencies found */
+	uint64_t repaired;  /* of which repaired (with repair) */
+};
+
+/*
+ * coffre_check(v, repair, fn, ctx, res): check that the index, the
+ * segments and the key tree agree: every live record has its key and an
+ * intact sealed body (every chunk authenticated), every shredded record has
+ * no key, no leaf lacks its record.  With ${repair}, fix what a crash
+ * legitimately leaves (orphan leaves are shredded; records whose key is
+ * gone are marked shredded) and nothing else.  Returns 0 when no problem
+ * remains, COFFRE_EFAIL otherwise.
+ */
+int coffre_check(coffre_vault *v, int repair, coffre_report_fn fn, void *ctx,
+    struct coffre_check_result *res);
+
+struct coffre_scan_result {
+	uint64_t files, bytes;     /* what was read */
+	uint64_t markers;          /* plaintext samples searched for */
+	uint64_t candidates;       /* wrapped-key records found anywhere */
+	uint64_t stale;            /* of which not the current copy */
+	uint64_t opened;           /* stale ones a live key opens: must be 0 */
+	uint64_t plaintext_hits;   /* plaintext samples found: must be 0 */
+};
+
+/*
+ * coffre_scan(v, fn, ctx, res): forensic scan of every byte of every file
+ * under the vault directory (docs/SHREDDING.md): (a) no sample of any live
+ * document's plaintext, nor any document name, appears anywhere; (b) every
+ * wrapped-key record found anywhere (LMDB free and old pages included) that
+ * is not the current copy of a live node fails to open under every key that
+ * exists, so nothing shredded can be recovered.  Each failure is reported
+ * with its file and offset.  Returns 0 when both hold, COFFRE_EFAIL if not.
+ */
+int coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
+    struct coffre_scan_result *res);
+
 /* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
 const char *coffre_status_name(int status);
 

@@ -354,6 +354,25 @@ root_erase_others(struct root *r, uint64_t keep, char *err, size_t errlen)
 	return 0;
 }
 
+int
+root_only(struct root *r, uint64_t epoch)
+{
+	uint8_t slot[SLOT_BYTES];
+	int i, rc = 0;
+
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if (read_all_at(r->fd, slot, SLOT_BYTES,
+			HDR_BYTES + i * SLOT_BYTES) != 0)
+			rc = -1;
+		else if (!sodium_is_zero(slot, SLOT_BYTES) &&
+		    (slot_check(r, slot, i) != 1 ||
+			bytes_load64(slot + 8) != epoch))
+			rc = -1;
+	}
+	sodium_memzero(slot, sizeof(slot));
+	return rc;
+}
+
 void
 root_close(struct root *r)
 {

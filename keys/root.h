@@ -59,6 +59,12 @@ int root_write_next(struct root *r, uint64_t cur, uint64_t next,
  */
 int root_erase_others(struct root *r, uint64_t keep, char *err, size_t errlen);
 
+/*
+ * root_only(r, epoch): 0 if every slot is either empty (all zeros) or holds
+ * ${epoch}; -1 if another slot still holds a key (or cannot be read).
+ */
+int root_only(struct root *r, uint64_t epoch);
+
 /* root_close(r): close and wipe.  NULL is a no-op. */
 void root_close(struct root *r);
 

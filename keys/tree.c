@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -67,6 +68,8 @@ struct tree_txn {
 	MDB_txn *txn;
 	uint64_t epoch;
 	int write;
+	uint8_t *newroot; /* sodium_malloc'd; set when the root changes */
+	uint64_t newepoch;
 };
 
 static void terr(struct tree *t, const char *fmt, ...)
@@ -686,12 +689,33 @@ tree_commit(struct tree_txn *x)
 	struct tree *t = x->t;
 	int rc;
 
+	if (x->newroot != NULL) {
+		/* Step 1: the new root in the free slot, synced. */
+		if (root_write_next(t->root, x->epoch, x->newepoch, x->newroot,
+			t->err, sizeof(t->err)) != 0) {
+			tree_abort(x);
+			return -1;
+		}
+	}
 	FAULT_POINT("tree-commit");
+	/* Step 2: the commit makes the new epoch current. */
 	rc = mdb_txn_commit(x->txn);
-	free(x);
-	if (rc != 0)
+	x->txn = NULL;
+	if (rc != 0) {
+		tree_abort(x);
 		return mdb_fail(t, rc);
+	}
 	FAULT_POINT("tree-committed");
+	if (x->newroot != NULL) {
+		memcpy(t->rkey, x->newroot, ROOT_KEY_BYTES);
+		t->epoch = x->newepoch;
+		/* Step 3: the old root overwritten in place, synced. */
+		rc = root_erase_others(t->root, x->newepoch, t->err,
+		    sizeof(t->err));
+		tree_abort(x);
+		return rc;
+	}
+	tree_abort(x);
 	return 0;
 }
 
@@ -700,8 +724,385 @@ tree_abort(struct tree_txn *x)
 {
 	if (x == NULL)
 		return;
-	mdb_txn_abort(x->txn);
+	if (x->txn != NULL)
+		mdb_txn_abort(x->txn);
+	sodium_free(x->newroot);
 	free(x);
+}
+
+/* A node of the path being re-keyed, with its old and new keys. */
+struct rekey {
+	uint64_t id, oldgen, newgen;
+	uint8_t *oldkey, *newkey; /* into a sodium_malloc'd area */
+};
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+rekey_cmp(const void *a, const void *b)
+{
+	return u64_cmp(&((const struct rekey *)a)->id,
+	    &((const struct rekey *)b)->id);
+}
+
+static struct rekey *
+rekey_find(struct rekey *r, size_t n, uint64_t id)
+{
+	struct rekey k = {.id = id};
+	return bsearch(&k, r, n, sizeof(*r), rekey_cmp);
+}
+
+/* The children of ${id}, in a malloc'd array. */
+static int
+children_of(struct tree_txn *x, uint64_t id, uint64_t **out, size_t *n)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	MDB_cursor *c;
+	uint64_t *a = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	bytes_store64be(kb, id);
+	if ((rc = mdb_cursor_open(x->txn, x->t->children, &c)) != 0)
+		return mdb_fail(x->t, rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_SET_KEY); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT_DUP)) {
+		if (d.mv_size != 8) {
+			rc = -1;
+			terr(x->t, "%s", "keys/tree.mdb: corrupt child link");
+			break;
+		}
+		if (*n == cap) {
+			uint64_t *na;
+			cap = cap ? cap * 2 : 64;
+			if ((na = realloc(a, cap * sizeof(*a))) == NULL) {
+				rc = -1;
+				terr(x->t, "%s", "out of memory");
+				break;
+			}
+			a = na;
+		}
+		a[(*n)++] = bytes_load64be(d.mv_data);
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND) {
+		if (rc > 0 || rc < -1)
+			mdb_fail(x->t, rc);
+		free(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+/* Delete node ${id} and everything under it; count destroyed keys. */
+static int
+subtree_delete(struct tree_txn *x, uint64_t id, uint64_t *count, int depth)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb};
+	uint64_t *kids = NULL;
+	size_t n, i;
+	int rc;
+
+	if (depth > MAX_DEPTH) {
+		terr(x->t, "%s", "keys/tree.mdb: subtree too deep (corrupt)");
+		return -1;
+	}
+	if (children_of(x, id, &kids, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (subtree_delete(x, kids[i], count, depth + 1) != 0) {
+			free(kids);
+			return -1;
+		}
+	free(kids);
+	bytes_store64be(kb, id);
+	rc = mdb_del(x->txn, x->t->children, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_fail(x->t, rc);
+	rc = mdb_del(x->txn, x->t->nodes, &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_fail(x->t, rc);
+	if (rc == 0)
+		(*count)++;
+	return 0;
+}
+
+int
+tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
+    struct tree_shred_stats *stats)
+{
+	struct tree *t = x->t;
+	struct rekey *rk = NULL;
+	uint64_t *anc = NULL, *kids = NULL;
+	uint8_t *area = NULL, *ck = NULL;
+	size_t nanc = 0, capanc = 0, nrk = 0, i, j, nkids;
+	struct node n;
+	int rc = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	stats->epoch_before = x->epoch;
+	stats->epoch_after = x->epoch;
+	if (nids == 0)
+		return 0;
+	if (x->newroot != NULL) {
+		terr(t, "%s", "one root change per transaction");
+		return -1;
+	}
+	/* 1. Every ancestor of every shredded node, once. */
+	for (i = 0; i < nids; i++) {
+		uint64_t id = ids[i];
+		if ((rc = node_get(x, id, &n)) != 0) {
+			if (rc == TREE_ENOTFOUND)
+				continue; /* already gone */
+			goto out;
+		}
+		if (id == ID_TOP || n.kind == TREE_KIND_SYSTEM ||
+		    n.kind == TREE_KIND_INTERNAL) {
+			terr(t, "%s", "refusing to shred a structural node");
+			rc = -1;
+			goto out;
+		}
+		for (int d = 0; n.parent != ID_ROOT; d++) {
+			uint64_t p = n.parent;
+			if (d > MAX_DEPTH) {
+				terr(t, "%s", "keys/tree.mdb: loop (corrupt)");
+				rc = -1;
+				goto out;
+			}
+			if (nanc == capanc) {
+				uint64_t *na;
+				capanc = capanc ? capanc * 2 : 16;
+				na = realloc(anc, capanc * sizeof(*anc));
+				if (na == NULL) {
+					terr(t, "%s", "out of memory");
+					rc = -1;
+					goto out;
+				}
+				anc = na;
+			}
+			anc[nanc++] = p;
+			if ((rc = node_get(x, p, &n)) != 0) {
+				if (rc == TREE_ENOTFOUND)
+					terr(t, "%s",
+					    "keys/tree.mdb: missing parent");
+				rc = -1;
+				goto out;
+			}
+		}
+	}
+	if (nanc == 0) {
+		rc = 0; /* nothing existed */
+		goto out;
+	}
+	qsort(anc, nanc, sizeof(*anc), u64_cmp);
+	for (i = 0, j = 0; i < nanc; i++)
+		if (j == 0 || anc[j - 1] != anc[i])
+			anc[j++] = anc[i];
+	nanc = j;
+	/* 2. Old keys of the ancestors (before anything changes), new keys. */
+	rk = calloc(nanc, sizeof(*rk));
+	area = sodium_malloc(nanc * 2 * TREE_KEY_BYTES);
+	ck = sodium_malloc(TREE_KEY_BYTES);
+	if (rk == NULL || area == NULL || ck == NULL) {
+		terr(t, "%s", "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (i = 0; i < nanc; i++) {
+		rk[i].id = anc[i];
+		rk[i].oldkey = area + 2 * i * TREE_KEY_BYTES;
+		rk[i].newkey = rk[i].oldkey + TREE_KEY_BYTES;
+		if ((rc = node_key_depth(x, anc[i], rk[i].oldkey, &rk[i].oldgen,
+			 0)) != 0) {
+			if (rc == TREE_ENOTFOUND)
+				rc = -1;
+			goto out;
+		}
+		rk[i].newgen = rk[i].oldgen + 1;
+		randombytes_buf(rk[i].newkey, TREE_KEY_BYTES);
+	}
+	nrk = nanc;
+	/* 3. Destroy the shredded subtrees and their links. */
+	for (i = 0; i < nids; i++) {
+		uint8_t pb[8], kb[8];
+		MDB_val pk = {8, pb}, kk = {8, kb};
+		if ((rc = node_get(x, ids[i], &n)) == TREE_ENOTFOUND)
+			continue;
+		if (rc != 0)
+			goto out;
+		bytes_store64be(pb, n.parent);
+		bytes_store64be(kb, ids[i]);
+		rc = mdb_del(x->txn, t->children, &pk, &kk);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			rc = mdb_fail(t, rc);
+			goto out;
+		}
+		if ((rc = subtree_delete(x, ids[i], &stats->destroyed, 0)) !=
+		    0)
+			goto out;
+	}
+	/* 4. Each ancestor's remaining children, rewrapped under its new key. */
+	for (i = 0; i < nrk; i++) {
+		if ((rc = children_of(x, rk[i].id, &kids, &nkids)) != 0)
+			goto out;
+		for (j = 0; j < nkids; j++) {
+			struct rekey *c = rekey_find(rk, nrk, kids[j]);
+			uint8_t adh[32];
+			crypto_generichash_state st;
+			if ((rc = node_get(x, kids[j], &n)) != 0) {
+				rc = -1;
+				terr(t, "%s", "keys/tree.mdb: dangling child");
+				goto out;
+			}
+			if (n.pgen != rk[i].oldgen) {
+				rc = -1;
+				terr(t, "%s", "keys/tree.mdb: stale child");
+				goto out;
+			}
+			if (c != NULL) {
+				memcpy(ck, c->newkey, TREE_KEY_BYTES);
+			} else {
+				node_ad(&st, kids[j], n.rec, n.attrslen);
+				crypto_generichash_final(&st, adh, 32);
+				if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+					ck, NULL, NULL,
+					n.rec + REC_HDR + REC_NONCE, REC_CT,
+					adh, 32, n.rec + REC_HDR,
+					rk[i].oldkey) != 0) {
+					rc = -1;
+					terr(t, "%s",
+					    "keys/tree.mdb: a node does not "
+					    "open (corrupt)");
+					goto out;
+				}
+			}
+			{
+				uint8_t attrs[ATTRS_MAX];
+				size_t al = n.attrslen;
+				int kind = n.kind;
+				memcpy(attrs, n.rec + REC_FIXED, al);
+				rc = node_put(x, kids[j], kind, rk[i].id,
+				    rk[i].newkey, rk[i].newgen, ck,
+				    c != NULL ? c->newgen : n.gen, attrs, al,
+				    0);
+			}
+			sodium_memzero(ck, TREE_KEY_BYTES);
+			if (rc != 0)
+				goto out;
+			stats->wraps++;
+		}
+		free(kids);
+		kids = NULL;
+	}
+	/* 5. The top under a new root, at the next epoch. */
+	if ((x->newroot = sodium_malloc(ROOT_KEY_BYTES)) == NULL) {
+		terr(t, "%s", "out of secure memory");
+		rc = -1;
+		goto out;
+	}
+	randombytes_buf(x->newroot, ROOT_KEY_BYTES);
+	x->newepoch = x->epoch + 1;
+	{
+		struct rekey *top = rekey_find(rk, nrk, ID_TOP);
+		if (top == NULL || node_get(x, ID_TOP, &n) != 0) {
+			terr(t, "%s", "keys/tree.mdb: the top node is missing");
+			rc = -1;
+			goto out;
+		}
+		if ((rc = node_put(x, ID_TOP, TREE_KIND_INTERNAL, ID_ROOT,
+			 x->newroot, x->newepoch, top->newkey, top->newgen,
+			 NULL, 0, 0)) != 0)
+			goto out;
+	}
+	stats->wraps++;
+	stats->rekeyed = nrk;
+	if ((rc = meta_put(x, "epoch", x->newepoch)) != 0)
+		goto out;
+	stats->epoch_after = x->newepoch;
+	rc = 0;
+out:
+	if (rc != 0 && x->newroot != NULL) {
+		sodium_free(x->newroot);
+		x->newroot = NULL;
+	}
+	free(kids);
+	free(anc);
+	free(rk);
+	sodium_free(area);
+	sodium_free(ck);
+	return rc;
+}
+
+int
+tree_user_shred(struct tree_txn *x, const char *user, size_t len,
+    struct tree_shred_stats *stats)
+{
+	uint8_t h[32], tb[8];
+	MDB_val k = {32, h}, d = {8, tb};
+	uint64_t node = 0;
+	int rc, found;
+
+	memset(stats, 0, sizeof(*stats));
+	stats->epoch_before = stats->epoch_after = x->epoch;
+	if ((rc = tree_id_hash(x, "user", user, len, h)) != 0)
+		return rc;
+	rc = user_lookup(x, h, &node);
+	if (rc == TREE_EFENCED)
+		return TREE_EFENCED;
+	if (rc != 0 && rc != TREE_ENOTFOUND)
+		return rc;
+	found = rc == 0;
+	/* The fence: it outlives the mapping, and refuses the id for good. */
+	bytes_store64(tb, (uint64_t)time(NULL));
+	if ((rc = mdb_put(x->txn, x->t->fence, &k, &d, 0)) != 0)
+		return mdb_fail(x->t, rc);
+	if (!found)
+		return 0; /* never sealed anything: fenced only */
+	if ((rc = mdb_del(x->txn, x->t->users, &k, NULL)) != 0)
+		return mdb_fail(x->t, rc);
+	return tree_shred(x, &node, 1, stats);
+}
+
+int
+tree_leaves(struct tree_txn *x, int (*fn)(void *ctx, uint64_t id, int kind,
+    uint64_t parent), void *ctx)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	MDB_cursor *c;
+	struct node n;
+	int rc, mrc;
+
+	bytes_store64be(kb, ID_LEAF(0));
+	if ((mrc = mdb_cursor_open(x->txn, x->t->nodes, &c)) != 0)
+		return mdb_fail(x->t, mrc);
+	rc = 0;
+	for (mrc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); mrc == 0;
+	     mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		uint64_t id;
+		if (k.mv_size != 8) {
+			rc = -1;
+			terr(x->t, "%s", "keys/tree.mdb: corrupt node key");
+			break;
+		}
+		id = bytes_load64be(k.mv_data);
+		if ((rc = node_get(x, id, &n)) != 0 ||
+		    (rc = fn(ctx, id, n.kind, n.parent)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && mrc != MDB_NOTFOUND)
+		return mdb_fail(x->t, mrc);
+	return rc;
 }
 
 int
@@ -720,4 +1121,100 @@ uint64_t
 tree_epoch(const struct tree_txn *x)
 {
 	return x->epoch;
+}
+
+int
+tree_record_plausible(const uint8_t *p, size_t avail, size_t *reclen)
+{
+	uint64_t id, parent;
+	const uint8_t *r = p + 8;
+	size_t attrs;
+	int top;
+
+	if (avail < 8 + REC_FIXED)
+		return 0;
+	id = bytes_load64be(p);
+	top = (int)(id >> 56);
+	switch (top) {
+	case 1: /* internal: level 0..3, index < 64^level */
+		if (((id >> 48) & 0xff) >= TREE_LEVELS ||
+		    (id & 0xffffffffffffULL) >=
+			(1ULL << (TREE_FANOUT_BITS * ((id >> 48) & 0xff))))
+			return 0;
+		break;
+	case 2:
+		if ((id & 0xffffffffffffffULL) < TREE_SYS_AUDIT ||
+		    (id & 0xffffffffffffffULL) > TREE_SYS_IDHASH)
+			return 0;
+		break;
+	case 3:
+		if ((id & 0xffffffffffffffULL) >= SLOT_MAX)
+			return 0;
+		break;
+	case 4:
+		if ((id & 0xffffffffffffffULL) >= (1ULL << 48))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	if (r[0] != 1 || r[1] < TREE_KIND_INTERNAL || r[1] > TREE_KIND_ARCHIVE)
+		return 0;
+	attrs = bytes_load16(r + 2);
+	parent = bytes_load64(r + 4);
+	if (attrs > ATTRS_MAX || avail < 8 + REC_FIXED + attrs)
+		return 0;
+	if (parent != ID_ROOT && (parent >> 56) != 1 && (parent >> 56) != 3)
+		return 0;
+	if (bytes_load64(r + 12) == 0 || bytes_load64(r + 20) == 0)
+		return 0;
+	*reclen = REC_FIXED + attrs;
+	return 1;
+}
+
+int
+tree_record_is_current(struct tree_txn *x, uint64_t id, const uint8_t *rec,
+    size_t len)
+{
+	struct node n;
+
+	if (node_get(x, id, &n) != 0)
+		return 0;
+	return len == REC_FIXED + n.attrslen && memcmp(n.rec, rec, len) == 0;
+}
+
+int
+tree_parent_key(struct tree_txn *x, uint64_t parent,
+    uint8_t key[TREE_KEY_BYTES])
+{
+	if (parent == ID_ROOT) {
+		memcpy(key, x->t->rkey, TREE_KEY_BYTES);
+		return 0;
+	}
+	return node_key_depth(x, parent, key, NULL, 0);
+}
+
+int
+tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
+    const uint8_t key[TREE_KEY_BYTES])
+{
+	uint8_t out[TREE_KEY_BYTES], adh[32];
+	crypto_generichash_state st;
+	int ok;
+
+	if (len < REC_FIXED || len != (size_t)REC_FIXED + bytes_load16(rec + 2))
+		return 0;
+	node_ad(&st, id, rec, len - REC_FIXED);
+	crypto_generichash_final(&st, adh, 32);
+	ok = crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
+		 rec + REC_HDR + REC_NONCE, REC_CT, adh, 32, rec + REC_HDR,
+		 key) == 0;
+	sodium_memzero(out, sizeof(out));
+	return ok;
+}
+
+int
+tree_root_clean(struct tree_txn *x)
+{
+	return root_only(x->t->root, x->epoch);
 }

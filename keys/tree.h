@@ -80,7 +80,8 @@ int tree_begin(struct tree *t, int write, struct tree_txn **out);
  */
 int tree_commit(struct tree_txn *x);
 
-/* tree_abort(x): abort and free ${x}.  NULL is a no-op. */
+/* tree_abort(x): abort and free ${x} (a staged root change is dropped).
+ * NULL is a no-op. */
 void tree_abort(struct tree_txn *x);
 
 /*
@@ -140,5 +141,63 @@ int tree_id_hash(struct tree_txn *x, const char *domain, const char *s,
  * tree_audit_pubkey(x, pk): the audit public key (32 bytes).
  */
 int tree_audit_pubkey(struct tree_txn *x, uint8_t pk[32]);
+
+/* What a shred did: for the audit log and the benchmarks. */
+struct tree_shred_stats {
+	uint64_t destroyed;    /* keys destroyed (nodes deleted) */
+	uint64_t rekeyed;      /* ancestors given a new key */
+	uint64_t wraps;        /* wrappings written */
+	uint64_t epoch_before; /* root epoch before and after */
+	uint64_t epoch_after;
+};
+
+/*
+ * tree_shred(x, ids, n, stats): destroy the nodes ${ids} and everything
+ * under them.  Every ancestor of them is re-keyed once (its remaining
+ * children rewrapped under a fresh key), and the top is wrapped under a new
+ * root key at the next epoch, which tree_commit() puts in place in the
+ * crash order of docs/SHREDDING.md.  Nodes that do not exist are skipped.
+ * Returns 0 or -1.  WARNING: nothing is destroyed until tree_commit()
+ * returns 0; on any error, abort.
+ */
+int tree_shred(struct tree_txn *x, const uint64_t *ids, size_t n,
+    struct tree_shred_stats *stats);
+
+/*
+ * tree_user_shred(x, user, len, stats): fence ${user} (a later
+ * tree_user_ensure() gives TREE_EFENCED), forget its node, and shred it.
+ * Returns 0, TREE_EFENCED (already shredded: nothing to do), or -1.
+ */
+int tree_user_shred(struct tree_txn *x, const char *user, size_t len,
+    struct tree_shred_stats *stats);
+
+/*
+ * tree_leaves(x, fn, ctx): each leaf node (documents, archive records) in
+ * id order, with its kind and parent.  ${fn} returns 0 to go on.
+ */
+int tree_leaves(struct tree_txn *x,
+    int (*fn)(void *ctx, uint64_t id, int kind, uint64_t parent), void *ctx);
+
+/*
+ * For the forensic scan (vault/scan.c), which looks for node records in raw
+ * file bytes:
+ * tree_record_plausible(p, avail, reclen): 1 if the bytes at ${p} have the
+ * shape of an LMDB leaf's 8-byte node id followed by a node record, with
+ * its length in *reclen.
+ * tree_record_is_current(x, id, rec, len): 1 if node ${id} is live with
+ * exactly these bytes.
+ * tree_parent_key(x, parent, key): the current key of ${parent} (the root
+ * key for 0).  0, TREE_ENOTFOUND, -1.
+ * tree_record_opens(id, rec, len, key): 1 if ${rec} unwraps under ${key}.
+ * tree_root_clean(x): 0 if the root file holds only the current slot.
+ */
+int tree_record_plausible(const uint8_t *p, size_t avail, size_t *reclen);
+int tree_record_is_current(struct tree_txn *x, uint64_t id,
+    const uint8_t *rec, size_t len);
+int tree_parent_key(struct tree_txn *x, uint64_t parent,
+    uint8_t key[TREE_KEY_BYTES]);
+int tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
+    const uint8_t key[TREE_KEY_BYTES]);
+int tree_root_clean(struct tree_txn *x);
 
 #endif /* !COFFRE_TREE_H */

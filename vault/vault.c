@@ -26,32 +26,13 @@
 #include "vault/policy.h"
 #include "vault/segment.h"
 #include "vault/util.h"
+#include "vault/vault.h"
 
-#define CHUNK_BYTES (64 * 1024)
-#define CT_BYTES (CHUNK_BYTES + crypto_secretstream_xchacha20poly1305_ABYTES)
 
-struct coffre_vault {
-	char dir[4096];
-	int lockfd;
-	struct tree *tree;
-	struct index *index;
-	struct segstore *segs;
-	struct policy *policy; /* loaded on first seal */
-	struct config conf;
-	uint64_t max_doc_override;
-	uint8_t *mackey; /* sodium_malloc'd index MAC key */
-	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
-	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
-	struct coffre_review *reviews;
-	size_t nreviews, capreviews;
-	char err[768];
-};
 
-static int verr(coffre_vault *v, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
-static int
-verr(coffre_vault *v, int code, const char *fmt, ...)
+int
+vault_err(coffre_vault *v, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -139,37 +120,37 @@ valid_text(const char *s, size_t max)
 }
 
 /* The writer lock: one process changes the vault at a time. */
-static int
-vlock(coffre_vault *v, int how)
+int
+vault_lock(coffre_vault *v, int how)
 {
 	while (flock(v->lockfd, how) != 0) {
 		if (errno != EINTR)
-			return verr(v, COFFRE_EFAIL, "%s/lock: %s", v->dir,
+			return vault_err(v, COFFRE_EFAIL, "%s/lock: %s", v->dir,
 			    strerror(errno));
 	}
 	return 0;
 }
 
-static void
-vunlock(coffre_vault *v)
+void
+vault_unlock(coffre_vault *v)
 {
 	(void)flock(v->lockfd, LOCK_UN);
 }
 
-static int
-tree_code(coffre_vault *v, int rc)
+int
+vault_tree_code(coffre_vault *v, int rc)
 {
 	if (rc == TREE_EFENCED)
-		return verr(v, COFFRE_EGONE, "the user was shredded");
+		return vault_err(v, COFFRE_EGONE, "the user was shredded");
 	if (rc == TREE_ENOTFOUND)
-		return verr(v, COFFRE_EGONE, "the key is destroyed");
-	return verr(v, COFFRE_EFAIL, "%s", tree_errmsg(v->tree));
+		return vault_err(v, COFFRE_EGONE, "the key is destroyed");
+	return vault_err(v, COFFRE_EFAIL, "%s", tree_errmsg(v->tree));
 }
 
-static int
-index_code(coffre_vault *v)
+int
+vault_index_code(coffre_vault *v)
 {
-	return verr(v, COFFRE_EFAIL, "%s", index_errmsg(v->index));
+	return vault_err(v, COFFRE_EFAIL, "%s", index_errmsg(v->index));
 }
 
 /* Derive the body (1) or metadata (2) subkey of a document key. */
@@ -207,8 +188,8 @@ seal_text(coffre_vault *v, const uint8_t id[16], const char *dom,
 }
 
 /* Open sealed text into ${out} (${max} + 1 bytes).  0 or -1. */
-static int
-open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
+int
+vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
     const uint8_t *in, size_t inlen, char *out, size_t max)
 {
 	uint8_t ad[32];
@@ -380,7 +361,18 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 		rc = COFFRE_EFAIL;
 		goto err;
 	}
-	if ((rc = vlock(v, LOCK_SH)) != 0) {
+	/*
+	 * A root change that crashed between its commit and the erasure of
+	 * the old slot left the old root on disk: finish it now if no writer
+	 * is at work (a writer finishes it anyway when it starts).
+	 */
+	if (flock(v->lockfd, LOCK_EX | LOCK_NB) == 0) {
+		if (tree_begin(v->tree, 1, &x) == 0)
+			tree_abort(x);
+		x = NULL;
+		vault_unlock(v);
+	}
+	if ((rc = vault_lock(v, LOCK_SH)) != 0) {
 		snprintf(errbuf, errlen, "%s", v->err);
 		goto err;
 	}
@@ -388,7 +380,7 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	if (rc == 0)
 		rc = tree_system_key(x, TREE_SYS_INDEX, v->mackey);
 	tree_abort(x);
-	vunlock(v);
+	vault_unlock(v);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
 		rc = COFFRE_EFAIL;
@@ -495,16 +487,16 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 	uint64_t total;
 
 	if ((n = sealing_fill(s, rd, ctx, cur, CHUNK_BYTES)) < 0)
-		return verr(v, COFFRE_EFAIL, "reading the input: %s",
+		return vault_err(v, COFFRE_EFAIL, "reading the input: %s",
 		    strerror(errno));
 	total = (uint64_t)n;
 	for (;;) {
 		if ((m = sealing_fill(s, rd, ctx, next, CHUNK_BYTES)) < 0)
-			return verr(v, COFFRE_EFAIL, "reading the input: %s",
+			return vault_err(v, COFFRE_EFAIL, "reading the input: %s",
 			    strerror(errno));
 		total += (uint64_t)m;
 		if (total > max_doc(v))
-			return verr(v, COFFRE_EREJECT,
+			return vault_err(v, COFFRE_EREJECT,
 			    "document larger than the limit of %llu bytes "
 			    "(max_document_bytes in coffre.conf)",
 			    (unsigned long long)max_doc(v));
@@ -513,7 +505,7 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 		    m == 0 ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
 			   : 0);
 		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
-			return verr(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
+			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
 			    strerror(errno));
 		if (m == 0)
 			break;
@@ -542,14 +534,14 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 	int rc, locked = 0;
 
 	if (!coffre_valid_id(user) || !coffre_valid_id(community))
-		return verr(v, COFFRE_EREJECT,
+		return vault_err(v, COFFRE_EREJECT,
 		    "malformed user or community id: 1 to 128 bytes of "
 		    "[A-Za-z0-9._:@-]");
 	if (kind != NULL && !coffre_valid_id(kind))
-		return verr(v, COFFRE_EREJECT,
+		return vault_err(v, COFFRE_EREJECT,
 		    "malformed kind: 1 to 128 bytes of [A-Za-z0-9._:@-]");
 	if (name != NULL && !valid_text(name, COFFRE_NAME_MAX))
-		return verr(v, COFFRE_EREJECT,
+		return vault_err(v, COFFRE_EREJECT,
 		    "malformed name: at most %d bytes, no control characters",
 		    COFFRE_NAME_MAX);
 	s.head = sodium_malloc(POLICY_HEAD_BYTES);
@@ -559,22 +551,22 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 	d = calloc(1, sizeof(*d));
 	if (s.head == NULL || s.pt == NULL || s.st == NULL || s.ct == NULL ||
 	    d == NULL) {
-		rc = verr(v, COFFRE_EFAIL, "out of memory");
+		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto out;
 	}
 	/* Type policy first, on the head: nothing is written for a refusal. */
 	if ((n = fill(rd, rdctx, s.head, POLICY_HEAD_BYTES)) < 0) {
-		rc = verr(v, COFFRE_EFAIL, "reading the input: %s",
+		rc = vault_err(v, COFFRE_EFAIL, "reading the input: %s",
 		    strerror(errno));
 		goto out;
 	}
 	s.headlen = (size_t)n;
 	if (n == 0) {
-		rc = verr(v, COFFRE_EREJECT, "empty document");
+		rc = vault_err(v, COFFRE_EREJECT, "empty document");
 		goto out;
 	}
 	if ((uint64_t)n > max_doc(v)) {
-		rc = verr(v, COFFRE_EREJECT,
+		rc = vault_err(v, COFFRE_EREJECT,
 		    "document larger than the limit of %llu bytes "
 		    "(max_document_bytes in coffre.conf)",
 		    (unsigned long long)max_doc(v));
@@ -588,22 +580,22 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 	if (policy_detect(v->policy, s.head, s.headlen, d->type,
 		sizeof(d->type)) != 0 ||
 	    !policy_allowed(&v->conf, d->type)) {
-		rc = verr(v, COFFRE_EREJECT,
+		rc = vault_err(v, COFFRE_EREJECT,
 		    "type %s is not allowed (allowed: PDF, JPEG, PNG, WebP, "
 		    "HEIC/HEIF, TIFF, or allow_type in coffre.conf)",
 		    d->type);
 		goto out;
 	}
-	if ((rc = vlock(v, LOCK_EX)) != 0)
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
 		goto out;
 	locked = 1;
 	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
-		rc = tree_code(v, rc);
+		rc = vault_tree_code(v, rc);
 		goto out;
 	}
 	rc = tree_user_ensure(tx, user, strlen(user), &uk);
 	if (rc == TREE_EFENCED) {
-		rc = verr(v, COFFRE_EGONE,
+		rc = vault_err(v, COFFRE_EGONE,
 		    "user %s was shredded; a returning person gets a new user "
 		    "id",
 		    user);
@@ -611,12 +603,12 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 	}
 	if (rc != 0 || (rc = tree_leaf_new(tx, uk, TREE_KIND_DOC, v->dk,
 			    &d->keyid)) != 0) {
-		rc = tree_code(v, rc);
+		rc = vault_tree_code(v, rc);
 		goto out;
 	}
 	if (index_begin(v->index, 1, v->mackey, &ix) != 0 ||
 	    index_next_seq(ix, &seq) != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto out;
 	}
 	bytes_store64be(d->id, seq);
@@ -649,17 +641,17 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0) {
-		rc = tree_code(v, rc);
+		rc = vault_tree_code(v, rc);
 		goto out;
 	}
 	if (index_doc_put(ix, d) != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto out;
 	}
 	rc = index_commit(ix);
 	ix = NULL;
 	if (rc != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto out;
 	}
 	util_docid_encode(d->id, id);
@@ -671,7 +663,7 @@ out:
 	index_abort(ix);
 	tree_abort(tx);
 	if (locked)
-		vunlock(v);
+		vault_unlock(v);
 	sodium_memzero(v->dk, 32);
 	sealing_free(&s);
 	free(d);
@@ -682,8 +674,8 @@ out:
  * Look up document ${ids} and, when ${key}, unwrap its key into v->dk.
  * Returns 0, or a COFFRE_E* code with the message set.
  */
-static int
-doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
+int
+vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 {
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
@@ -691,37 +683,36 @@ doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 	int rc;
 
 	if (util_docid_decode(ids, raw) != 0)
-		return verr(v, COFFRE_EREJECT,
+		return vault_err(v, COFFRE_EREJECT,
 		    "malformed document id '%.40s'", ids);
 	if (index_begin(v->index, 0, v->mackey, &ix) != 0)
-		return index_code(v);
+		return vault_index_code(v);
 	rc = index_doc_get(ix, raw, d);
 	index_abort(ix);
 	if (rc == INDEX_ENOTFOUND)
-		return verr(v, COFFRE_ENOTFOUND, "no document %s", ids);
+		return vault_err(v, COFFRE_ENOTFOUND, "no document %s", ids);
 	if (rc != 0)
-		return index_code(v);
+		return vault_index_code(v);
 	if (d->status == COFFRE_SHREDDED)
-		return verr(v, COFFRE_EGONE, "document %s was shredded", ids);
+		return vault_err(v, COFFRE_EGONE, "document %s was shredded", ids);
 	if (!key)
 		return 0;
 	if ((rc = tree_begin(v->tree, 0, &tx)) != 0)
-		return tree_code(v, rc);
+		return vault_tree_code(v, rc);
 	rc = tree_node_key(tx, d->keyid, v->dk);
 	tree_abort(tx);
 	if (rc == TREE_ENOTFOUND)
-		return verr(v, COFFRE_EGONE,
+		return vault_err(v, COFFRE_EGONE,
 		    "document %s was shredded (its key is destroyed)", ids);
 	if (rc != 0)
-		return tree_code(v, rc);
+		return vault_tree_code(v, rc);
 	return 0;
 }
 
 int
-coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
-    void *wrctx)
+vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
+    coffre_write_fn wr, void *wrctx)
 {
-	struct idoc *d = calloc(1, sizeof(*d));
 	struct segreader *r = NULL;
 	crypto_secretstream_xchacha20poly1305_state *st = NULL;
 	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40], *ct = NULL, *pt = NULL;
@@ -734,23 +725,17 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 	st = sodium_malloc(sizeof(*st));
 	pt = sodium_malloc(CHUNK_BYTES);
 	ct = malloc(CT_BYTES);
-	if (d == NULL || st == NULL || pt == NULL || ct == NULL) {
-		rc = verr(v, COFFRE_EFAIL, "out of memory");
+	if (st == NULL || pt == NULL || ct == NULL) {
+		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto out;
 	}
-	if ((rc = vlock(v, LOCK_SH)) != 0)
-		goto out;
-	rc = doc_load(v, ids, d, 1);
-	vunlock(v);
-	if (rc != 0)
-		goto out;
 	if (segment_read_open(v->segs, &d->loc, d->id, d->keyid, sshdr, &size,
 		&r, v->err, sizeof(v->err)) != 0) {
 		rc = COFFRE_EFAIL;
 		goto out;
 	}
 	if (size != d->size) {
-		rc = verr(v, COFFRE_EFAIL,
+		rc = vault_err(v, COFFRE_EFAIL,
 		    "document %s: segment and index disagree on its size "
 		    "(corrupt)",
 		    ids);
@@ -762,14 +747,15 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 	rc = crypto_secretstream_xchacha20poly1305_init_pull(st, sshdr, v->sub);
 	sodium_memzero(v->sub, 32);
 	if (rc != 0) {
-		rc = verr(v, COFFRE_EFAIL, "document %s: corrupt header", ids);
+		rc = vault_err(v, COFFRE_EFAIL, "document %s: corrupt header",
+		    ids);
 		goto out;
 	}
 	while ((got = segment_read_chunk(r, ct, CT_BYTES, &clen)) == 1) {
 		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
 		    crypto_secretstream_xchacha20poly1305_pull(st, pt, &plen,
 			&tag, ct, clen, ad, 40) != 0) {
-			rc = verr(v, COFFRE_EFAIL,
+			rc = vault_err(v, COFFRE_EFAIL,
 			    "document %s: corrupt segment data (a chunk does "
 			    "not authenticate)",
 			    ids);
@@ -777,26 +763,26 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 		}
 		total += plen;
 		if (total > size) {
-			rc = verr(v, COFFRE_EFAIL,
+			rc = vault_err(v, COFFRE_EFAIL,
 			    "document %s: longer than recorded (corrupt)",
 			    ids);
 			goto out;
 		}
 		if (wr(wrctx, pt, (size_t)plen) != 0) {
-			rc = verr(v, COFFRE_EFAIL, "writing the output: %s",
-			    strerror(errno));
+			rc = vault_err(v, COFFRE_EFAIL,
+			    "writing the output: %s", strerror(errno));
 			goto out;
 		}
 	}
 	if (got != 0) {
-		rc = verr(v, COFFRE_EFAIL,
+		rc = vault_err(v, COFFRE_EFAIL,
 		    "document %s: corrupt segment data (bad chunk framing)",
 		    ids);
 		goto out;
 	}
 	if (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
 	    total != size) {
-		rc = verr(v, COFFRE_EFAIL,
+		rc = vault_err(v, COFFRE_EFAIL,
 		    "document %s: truncated (no final tag at its end)", ids);
 		goto out;
 	}
@@ -807,6 +793,26 @@ out:
 	sodium_free(st);
 	sodium_free(pt);
 	free(ct);
+	return rc;
+}
+
+int
+coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
+    void *wrctx)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (d == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	if ((rc = vault_lock(v, LOCK_SH)) != 0)
+		goto out;
+	rc = vault_doc_load(v, ids, d, 1);
+	vault_unlock(v);
+	if (rc == 0)
+		rc = vault_stream_body(v, d, ids, wr, wrctx);
+out:
+	sodium_memzero(v->dk, 32);
 	free(d);
 	return rc;
 }
@@ -823,7 +829,7 @@ review_collect(void *ctx, const struct ireview *r)
 		size_t cap = v->capreviews ? v->capreviews * 2 : 4;
 		if (cap > 100000 ||
 		    (nr = calloc(cap, sizeof(*nr))) == NULL)
-			return verr(v, COFFRE_EFAIL, "too many reviews");
+			return vault_err(v, COFFRE_EFAIL, "too many reviews");
 		if (v->reviews != NULL) {
 			memcpy(nr, v->reviews, v->nreviews * sizeof(*nr));
 			sodium_memzero(v->reviews,
@@ -836,9 +842,9 @@ review_collect(void *ctx, const struct ireview *r)
 	nr = &v->reviews[v->nreviews];
 	nr->decision = r->decision;
 	nr->at = r->at;
-	if (open_text(v, id, "note", r->snote, r->snotelen, nr->note,
+	if (vault_open_text(v, id, "note", r->snote, r->snotelen, nr->note,
 		COFFRE_NOTE_MAX) != 0)
-		return verr(v, COFFRE_EFAIL,
+		return vault_err(v, COFFRE_EFAIL,
 		    "a review note does not open (corrupt)");
 	v->nreviews++;
 	return 0;
@@ -867,11 +873,11 @@ coffre_info(coffre_vault *v, const char *ids, struct coffre_doc *doc)
 	int rc;
 
 	if (d == NULL)
-		return verr(v, COFFRE_EFAIL, "out of memory");
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	v->nreviews = 0;
-	if ((rc = vlock(v, LOCK_SH)) != 0)
+	if ((rc = vault_lock(v, LOCK_SH)) != 0)
 		goto out;
-	rc = doc_load(v, ids, d, 1);
+	rc = vault_doc_load(v, ids, d, 1);
 	if (rc == COFFRE_EGONE && d->status == COFFRE_SHREDDED) {
 		/* Metadata of a shredded document stays; its name is gone. */
 		doc_public(d, doc);
@@ -881,15 +887,15 @@ coffre_info(coffre_vault *v, const char *ids, struct coffre_doc *doc)
 	if (rc != 0)
 		goto unlock;
 	doc_public(d, doc);
-	if (open_text(v, d->id, "name", d->sname, d->snamelen, doc->name,
+	if (vault_open_text(v, d->id, "name", d->sname, d->snamelen, doc->name,
 		COFFRE_NAME_MAX) != 0) {
-		rc = verr(v, COFFRE_EFAIL, "document %s: its sealed name does "
+		rc = vault_err(v, COFFRE_EFAIL, "document %s: its sealed name does "
 					   "not open (corrupt)",
 		    ids);
 		goto unlock;
 	}
 	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto unlock;
 	}
 	ctx[0] = v;
@@ -897,13 +903,13 @@ coffre_info(coffre_vault *v, const char *ids, struct coffre_doc *doc)
 	rc = index_reviews(ix, d->id, review_collect, ctx);
 	index_abort(ix);
 	if (rc == -1)
-		rc = index_code(v);
+		rc = vault_index_code(v);
 	if (rc != 0)
 		goto unlock;
 	doc->reviews = v->reviews;
 	doc->nreviews = v->nreviews;
 unlock:
-	vunlock(v);
+	vault_unlock(v);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);
@@ -945,20 +951,20 @@ coffre_list(coffre_vault *v, const struct coffre_filter *f,
 	    ((f->user != NULL && !coffre_valid_id(f->user)) ||
 		(f->community != NULL && !coffre_valid_id(f->community)) ||
 		f->status > COFFRE_SHREDDED))
-		return verr(v, COFFRE_EREJECT, "malformed filter");
+		return vault_err(v, COFFRE_EREJECT, "malformed filter");
 	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return verr(v, COFFRE_EFAIL, "out of memory");
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	l->f = f;
 	l->fn = fn;
 	l->ctx = ctx;
 	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
 		free(l);
-		return index_code(v);
+		return vault_index_code(v);
 	}
 	rc = index_docs(ix, f != NULL ? f->user : NULL, list_one, l);
 	index_abort(ix);
 	if (rc == -1)
-		rc = index_code(v);
+		rc = vault_index_code(v);
 	free(l);
 	return rc;
 }
@@ -973,31 +979,31 @@ coffre_review(coffre_vault *v, const char *ids, int decision,
 	int rc;
 
 	if (d == NULL || r == NULL) {
-		rc = verr(v, COFFRE_EFAIL, "out of memory");
+		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto out;
 	}
 	if (decision != COFFRE_APPROVED && decision != COFFRE_REJECTED) {
-		rc = verr(v, COFFRE_EREJECT, "a review approves or rejects");
+		rc = vault_err(v, COFFRE_EREJECT, "a review approves or rejects");
 		goto out;
 	}
 	if (note != NULL && !valid_text(note, COFFRE_NOTE_MAX)) {
-		rc = verr(v, COFFRE_EREJECT,
+		rc = vault_err(v, COFFRE_EREJECT,
 		    "malformed note: at most %d bytes, no control characters",
 		    COFFRE_NOTE_MAX);
 		goto out;
 	}
-	if ((rc = vlock(v, LOCK_EX)) != 0)
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
 		goto out;
-	if ((rc = doc_load(v, ids, d, 1)) != 0)
+	if ((rc = vault_doc_load(v, ids, d, 1)) != 0)
 		goto unlock;
 	if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto unlock;
 	}
 	/* Re-read inside the write transaction: it is the one that counts. */
 	if (index_doc_get(ix, d->id, d) != 0 ||
 	    d->status == COFFRE_SHREDDED) {
-		rc = verr(v, COFFRE_EGONE, "document %s is gone", ids);
+		rc = vault_err(v, COFFRE_EGONE, "document %s is gone", ids);
 		goto unlock;
 	}
 	r->decision = decision;
@@ -1006,19 +1012,191 @@ coffre_review(coffre_vault *v, const char *ids, int decision,
 	    r->snote);
 	d->status = decision;
 	if (index_review_add(ix, d->id, r) != 0 || index_doc_put(ix, d) != 0) {
-		rc = index_code(v);
+		rc = vault_index_code(v);
 		goto unlock;
 	}
 	rc = index_commit(ix);
 	ix = NULL;
 	if (rc != 0)
-		rc = index_code(v);
+		rc = vault_index_code(v);
 unlock:
 	index_abort(ix);
-	vunlock(v);
+	vault_unlock(v);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);
 	free(r);
+	return rc;
+}
+
+/* Mark every record in ${d} (or of ${user}) shredded, in one transaction. */
+struct marking {
+	coffre_vault *v;
+	struct index_txn *ix;
+	uint64_t count;
+	struct idoc *batch;
+	size_t n, cap;
+};
+
+static int
+mark_collect(void *ctx, const struct idoc *d)
+{
+	struct marking *m = ctx;
+
+	if (d->status == COFFRE_SHREDDED)
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct idoc *nb = realloc(m->batch, cap * sizeof(*nb));
+		if (nb == NULL)
+			return vault_err(m->v, COFFRE_EFAIL, "out of memory");
+		m->batch = nb;
+		m->cap = cap;
+	}
+	m->batch[m->n++] = *d;
+	return 0;
+}
+
+static int
+mark_shredded(coffre_vault *v, struct index_txn *ix, struct idoc *d)
+{
+	d->status = COFFRE_SHREDDED;
+	/* The sealed name is noise now; drop it from the record anyway. */
+	d->snamelen = 0;
+	if (index_doc_put(ix, d) != 0)
+		return vault_index_code(v);
+	return 0;
+}
+
+int
+coffre_shred_user(coffre_vault *v, const char *user,
+    struct coffre_shred_result *res)
+{
+	struct tree_shred_stats st;
+	struct tree_txn *tx = NULL;
+	struct marking m = {0};
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!coffre_valid_id(user))
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed user id: 1 to 128 bytes of [A-Za-z0-9._:@-]");
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		return rc;
+	/* 1. Keys: fence, destroy, re-key the path, new root (committed). */
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	rc = tree_user_shred(tx, user, strlen(user), &st);
+	if (rc == TREE_EFENCED) {
+		memset(&st, 0, sizeof(st));
+		st.epoch_before = st.epoch_after = tree_epoch(tx);
+		tree_abort(tx);
+		tx = NULL;
+	} else if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	} else {
+		rc = tree_commit(tx);
+		tx = NULL;
+		if (rc != 0) {
+			rc = vault_tree_code(v, rc);
+			goto out;
+		}
+	}
+	res->keys_destroyed = st.destroyed;
+	res->wraps = st.wraps;
+	res->epoch_before = st.epoch_before;
+	res->epoch_after = st.epoch_after;
+	/* 2. Only then the index: its records say what the keys already do. */
+	m.v = v;
+	if (index_begin(v->index, 1, v->mackey, &m.ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	rc = index_docs(m.ix, user, mark_collect, &m);
+	if (rc == -1)
+		rc = vault_index_code(v);
+	for (size_t i = 0; rc == 0 && i < m.n; i++)
+		rc = mark_shredded(v, m.ix, &m.batch[i]);
+	if (rc == 0) {
+		rc = index_commit(m.ix);
+		m.ix = NULL;
+		if (rc != 0)
+			rc = vault_index_code(v);
+	}
+	res->documents = m.n;
+out:
+	index_abort(m.ix);
+	tree_abort(tx);
+	vault_unlock(v);
+	free(m.batch);
+	return rc;
+}
+
+int
+coffre_shred_doc(coffre_vault *v, const char *ids,
+    struct coffre_shred_result *res)
+{
+	struct tree_shred_stats st;
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	struct idoc *d = calloc(1, sizeof(*d));
+	uint8_t raw[16];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (d == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	if (util_docid_decode(ids, raw) != 0) {
+		free(d);
+		return vault_err(v, COFFRE_EREJECT, "malformed document id '%.40s'",
+		    ids);
+	}
+	if ((rc = vault_lock(v, LOCK_EX)) != 0) {
+		free(d);
+		return rc;
+	}
+	rc = vault_doc_load(v, ids, d, 0);
+	if (rc != 0)
+		goto out;
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if ((rc = tree_shred(tx, &d->keyid, 1, &st)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	res->keys_destroyed = st.destroyed;
+	res->wraps = st.wraps;
+	res->epoch_before = st.epoch_before;
+	res->epoch_after = st.epoch_after;
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0 ||
+	    index_doc_get(ix, raw, d) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	if ((rc = mark_shredded(v, ix, d)) != 0)
+		goto out;
+	rc = index_commit(ix);
+	ix = NULL;
+	if (rc != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	res->documents = 1;
+out:
+	index_abort(ix);
+	tree_abort(tx);
+	vault_unlock(v);
+	free(d);
 	return rc;
 }

@@ -1,0 +1,257 @@
+/*
+ * check.c: coffre_check(), the consistency of index, segments and key tree.
+ * The whole check runs under the vault lock (exclusive with --repair), on
+ * one snapshot of each LMDB environment, so that a seal in flight is never
+ * mistaken for a crash's leftovers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "keys/tree.h"
+#include "vault/index.h"
+#include "vault/util.h"
+#include "vault/vault.h"
+
+struct checking {
+	coffre_vault *v;
+	struct tree_txn *tx;
+	coffre_report_fn fn;
+	void *ctx;
+	struct coffre_check_result *res;
+	uint64_t *keyids; /* keys named by index records, sorted later */
+	size_t nkeyids, capkeyids;
+	uint64_t *orphans; /* leaves no record names */
+	size_t norphans, caporphans;
+	struct idoc *keyless; /* live records whose key is gone */
+	size_t nkeyless, capkeyless;
+	int fatal;
+};
+
+static void report(struct checking *c, int problem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+report(struct checking *c, int problem, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (problem)
+		c->res->problems++;
+	if (c->fn != NULL)
+		c->fn(c->ctx, problem, msg);
+}
+
+static int
+grow(void **a, size_t *cap, size_t n, size_t size)
+{
+	void *na;
+
+	if (n < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 256;
+	if ((na = realloc(*a, *cap * size)) == NULL)
+		return -1;
+	*a = na;
+	return 0;
+}
+
+static int
+discard(void *ctx, const uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static int
+check_doc(void *ctx, const struct idoc *d)
+{
+	struct checking *c = ctx;
+	coffre_vault *v = c->v;
+	char ids[COFFRE_DOCID_LEN + 1];
+	int rc;
+
+	util_docid_encode(d->id, ids);
+	c->res->documents++;
+	if (grow((void **)&c->keyids, &c->capkeyids, c->nkeyids,
+		sizeof(uint64_t)) != 0)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	c->keyids[c->nkeyids++] = d->keyid;
+	rc = tree_node_key(c->tx, d->keyid, v->dk);
+	if (d->status == COFFRE_SHREDDED) {
+		sodium_memzero(v->dk, 32);
+		if (rc == 0)
+			report(c, 1,
+			    "document %s is marked shredded but its key still "
+			    "exists",
+			    ids);
+		else if (rc == -1)
+			report(c, 1, "document %s: %s", ids,
+			    tree_errmsg(v->tree));
+		return 0;
+	}
+	if (rc == TREE_ENOTFOUND) {
+		/* A shred that crashed after its key commit: it is gone. */
+		report(c, 1,
+		    "document %s is marked %s but its key is destroyed "
+		    "(repair marks it shredded)",
+		    ids, coffre_status_name(d->status));
+		if (grow((void **)&c->keyless, &c->capkeyless, c->nkeyless,
+			sizeof(struct idoc)) != 0)
+			return vault_err(v, COFFRE_EFAIL, "out of memory");
+		c->keyless[c->nkeyless++] = *d;
+		return 0;
+	}
+	if (rc != 0) {
+		report(c, 1, "document %s: %s", ids, tree_errmsg(v->tree));
+		c->fatal = 1;
+		return 0;
+	}
+	if (vault_stream_body(v, d, ids, discard, NULL) != 0) {
+		report(c, 1, "%s", coffre_errmsg(v));
+		c->fatal = 1;
+	}
+	return 0;
+}
+
+static int
+u64cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+check_leaf(void *ctx, uint64_t id, int kind, uint64_t parent)
+{
+	struct checking *c = ctx;
+
+	(void)parent;
+	if (kind != TREE_KIND_DOC)
+		return 0;
+	c->res->leaves++;
+	if (bsearch(&id, c->keyids, c->nkeyids, sizeof(uint64_t), u64cmp) !=
+	    NULL)
+		return 0;
+	report(c, 1,
+	    "key leaf %016llx has no index record (a seal that crashed "
+	    "before its index commit; repair destroys it)",
+	    (unsigned long long)id);
+	if (grow((void **)&c->orphans, &c->caporphans, c->norphans,
+		sizeof(uint64_t)) != 0)
+		return vault_err(c->v, COFFRE_EFAIL, "out of memory");
+	c->orphans[c->norphans++] = id;
+	return 0;
+}
+
+static int
+repair(struct checking *c)
+{
+	coffre_vault *v = c->v;
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	struct tree_shred_stats st;
+	int rc;
+
+	if (c->norphans > 0) {
+		if ((rc = tree_begin(v->tree, 1, &tx)) != 0 ||
+		    (rc = tree_shred(tx, c->orphans, c->norphans, &st)) != 0) {
+			tree_abort(tx);
+			return vault_tree_code(v, rc);
+		}
+		if ((rc = tree_commit(tx)) != 0)
+			return vault_tree_code(v, rc);
+		c->res->repaired += c->norphans;
+		report(c, 0, "destroyed %zu orphan key leaves (root epoch "
+			     "%llu -> %llu)",
+		    c->norphans, (unsigned long long)st.epoch_before,
+		    (unsigned long long)st.epoch_after);
+	}
+	if (c->nkeyless > 0) {
+		if (index_begin(v->index, 1, v->mackey, &ix) != 0)
+			return vault_index_code(v);
+		for (size_t i = 0; i < c->nkeyless; i++) {
+			c->keyless[i].status = COFFRE_SHREDDED;
+			c->keyless[i].snamelen = 0;
+			if (index_doc_put(ix, &c->keyless[i]) != 0) {
+				index_abort(ix);
+				return vault_index_code(v);
+			}
+		}
+		if (index_commit(ix) != 0)
+			return vault_index_code(v);
+		c->res->repaired += c->nkeyless;
+		report(c, 0, "marked %zu documents shredded", c->nkeyless);
+	}
+	return 0;
+}
+
+int
+coffre_check(coffre_vault *v, int fix, coffre_report_fn fn, void *ctx,
+    struct coffre_check_result *res)
+{
+	struct checking c;
+	struct index_txn *ix = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&c, 0, sizeof(c));
+	c.v = v;
+	c.fn = fn;
+	c.ctx = ctx;
+	c.res = res;
+	if ((rc = vault_lock(v, fix ? LOCK_EX : LOCK_SH)) != 0)
+		return rc;
+	if ((rc = tree_begin(v->tree, 0, &c.tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	rc = index_docs(ix, NULL, check_doc, &c);
+	if (rc == -1) {
+		report(&c, 1, "%s", index_errmsg(v->index));
+		c.fatal = 1;
+		rc = 0;
+	}
+	if (rc != 0)
+		goto out;
+	qsort(c.keyids, c.nkeyids, sizeof(uint64_t), u64cmp);
+	rc = tree_leaves(c.tx, check_leaf, &c);
+	if (rc == -1) {
+		report(&c, 1, "%s", tree_errmsg(v->tree));
+		c.fatal = 1;
+		rc = 0;
+	}
+	if (rc != 0)
+		goto out;
+	index_abort(ix);
+	ix = NULL;
+	tree_abort(c.tx);
+	c.tx = NULL;
+	if (fix && (rc = repair(&c)) != 0)
+		goto out;
+	rc = res->problems > res->repaired ? COFFRE_EFAIL : 0;
+	if (rc != 0)
+		vault_err(v, COFFRE_EFAIL, "check found %llu problems",
+		    (unsigned long long)(res->problems - res->repaired));
+out:
+	index_abort(ix);
+	tree_abort(c.tx);
+	vault_unlock(v);
+	sodium_memzero(v->dk, 32);
+	free(c.keyids);
+	free(c.orphans);
+	free(c.keyless);
+	return rc;
+}

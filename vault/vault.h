@@ -1,0 +1,77 @@
+/*
+ * vault.h: what the parts of the vault implementation (vault.c, check.c,
+ * scan.c) share: the handle and its helpers.  Not part of the public API.
+ */
+#ifndef COFFRE_VAULT_H
+#define COFFRE_VAULT_H
+
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "coffre.h"
+#include "vault/config.h"
+#include "vault/index.h"
+
+#define CHUNK_BYTES (64 * 1024)
+#define CT_BYTES (CHUNK_BYTES + crypto_secretstream_xchacha20poly1305_ABYTES)
+
+struct tree;
+struct segstore;
+struct policy;
+
+struct coffre_vault {
+	char dir[4096];
+	int lockfd;
+	struct tree *tree;
+	struct index *index;
+	struct segstore *segs;
+	struct policy *policy; /* loaded on first seal */
+	struct config conf;
+	uint64_t max_doc_override;
+	uint8_t *mackey; /* sodium_malloc'd index MAC key */
+	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
+	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
+	struct coffre_review *reviews;
+	size_t nreviews, capreviews;
+	char err[768];
+};
+
+/* vault_err(v, code, fmt, ...): set the handle's message; returns code. */
+int vault_err(coffre_vault *v, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* vault_lock(v, how): flock DIR/lock (LOCK_SH or LOCK_EX).  0 or code. */
+int vault_lock(coffre_vault *v, int how);
+
+/* vault_unlock(v): release DIR/lock. */
+void vault_unlock(coffre_vault *v);
+
+/* vault_tree_code(v, rc): a tree error as a COFFRE_E* code and message. */
+int vault_tree_code(coffre_vault *v, int rc);
+
+/* vault_index_code(v): the index's error as COFFRE_EFAIL and message. */
+int vault_index_code(coffre_vault *v);
+
+/*
+ * vault_doc_load(v, id, d, key): the record of document ${id} into ${d};
+ * with ${key}, its key into v->dk.  0 or a COFFRE_E* code.
+ */
+int vault_doc_load(coffre_vault *v, const char *id, struct idoc *d, int key);
+
+/*
+ * vault_open_text(v, id, dom, in, inlen, out, max): open text sealed under
+ * the metadata subkey of the key in v->dk.  0 or -1.
+ */
+int vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
+    const uint8_t *in, size_t inlen, char *out, size_t max);
+
+/*
+ * vault_stream_body(v, d, ids, wr, wrctx): authenticate and decrypt the body
+ * of ${d}, whose key is in v->dk (wiped here), pushing plaintext to ${wr}.
+ * Takes no lock.  0 or a COFFRE_E* code.
+ */
+int vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
+    coffre_write_fn wr, void *wrctx);
+
+#endif /* !COFFRE_VAULT_H */
