@@ -10,6 +10,7 @@
  * in it, or a record moved to another id, fails to open.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,12 @@ struct tree {
 	uint8_t *rkey; /* sodium_malloc'd root key of epoch ${epoch} */
 	uint8_t *scratch; /* sodium_malloc'd, SCRATCH_SLOTS keys */
 	uint64_t epoch;
+	/* Step 3 of a root change runs on a thread of its own, so that the
+	 * caller's next durable step (the index) overlaps it; tree_settle()
+	 * joins it, and every use of the root file settles first. */
+	pthread_t eraser;
+	int erasing, erase_rc;
+	char erase_err[256];
 	char err[256];
 };
 
@@ -619,6 +626,7 @@ tree_close(struct tree *t)
 {
 	if (t == NULL)
 		return;
+	(void)tree_settle(t);
 	if (t->env != NULL)
 		mdb_env_close(t->env);
 	root_close(t->root);
@@ -633,12 +641,39 @@ tree_errmsg(const struct tree *t)
 	return t->err;
 }
 
+static void *
+erase_thread(void *arg)
+{
+	struct tree *t = arg;
+
+	t->erase_rc = root_erase_others(t->root, t->epoch, t->erase_err,
+	    sizeof(t->erase_err));
+	return NULL;
+}
+
+int
+tree_settle(struct tree *t)
+{
+	if (!t->erasing)
+		return 0;
+	pthread_join(t->eraser, NULL);
+	t->erasing = 0;
+	if (t->erase_rc != 0) {
+		snprintf(t->err, sizeof(t->err), "%s", t->erase_err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 tree_begin(struct tree *t, int write, struct tree_txn **out)
 {
 	struct tree_txn *x;
 	uint64_t epoch;
 	int rc;
+
+	if (tree_settle(t) != 0)
+		return -1;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		terr(t, "%s", "out of memory");
@@ -689,6 +724,10 @@ tree_commit(struct tree_txn *x)
 	struct tree *t = x->t;
 	int rc;
 
+	if (tree_settle(t) != 0) {
+		tree_abort(x);
+		return -1;
+	}
 	if (x->newroot != NULL) {
 		/* Step 1: the new root in the free slot, synced. */
 		if (root_write_next(t->root, x->epoch, x->newepoch, x->newroot,
@@ -709,11 +748,16 @@ tree_commit(struct tree_txn *x)
 	if (x->newroot != NULL) {
 		memcpy(t->rkey, x->newroot, ROOT_KEY_BYTES);
 		t->epoch = x->newepoch;
-		/* Step 3: the old root overwritten in place, synced. */
-		rc = root_erase_others(t->root, x->newepoch, t->err,
-		    sizeof(t->err));
 		tree_abort(x);
-		return rc;
+		/* Step 3: the old root overwritten in place, synced, while the
+		 * caller goes on; tree_settle() waits for it. */
+		t->erase_rc = 0;
+		if (pthread_create(&t->eraser, NULL, erase_thread, t) == 0) {
+			t->erasing = 1;
+			return 0;
+		}
+		return root_erase_others(t->root, t->epoch, t->err,
+		    sizeof(t->err));
 	}
 	tree_abort(x);
 	return 0;

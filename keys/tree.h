@@ -80,6 +80,14 @@ int tree_begin(struct tree *t, int write, struct tree_txn **out);
  */
 int tree_commit(struct tree_txn *x);
 
+/*
+ * tree_settle(t): wait until the erasure of the old root slot, which
+ * tree_commit() leaves running after a root change, is on disk.  Returns 0,
+ * or -1 if it failed (the old root may still be there: say so).  A shred is
+ * not done until this returned 0.
+ */
+int tree_settle(struct tree *t);
+
 /* tree_abort(x): abort and free ${x} (a staged root change is dropped).
  * NULL is a no-op. */
 void tree_abort(struct tree_txn *x);

@@ -156,6 +156,21 @@ index_commit(struct index_txn *x)
 	return 0;
 }
 
+int
+index_commit_lazy(struct index_txn *x)
+{
+	struct index *ix = x->ix;
+	int rc;
+
+	if ((rc = mdb_env_set_flags(ix->env, MDB_NOMETASYNC, 1)) != 0) {
+		index_abort(x);
+		return ifail(ix, rc);
+	}
+	rc = index_commit(x);
+	(void)mdb_env_set_flags(ix->env, MDB_NOMETASYNC, 0);
+	return rc;
+}
+
 void
 index_abort(struct index_txn *x)
 {

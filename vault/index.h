@@ -68,6 +68,14 @@ int index_begin(struct index *ix, int write, const uint8_t *mackey,
 /* index_commit(x): commit and free.  0 or -1. */
 int index_commit(struct index_txn *x);
 
+/*
+ * index_commit_lazy(x): commit without syncing LMDB's meta page: a system
+ * crash may undo this transaction (never corrupt the index).  Only for
+ * changes that a crash may legitimately lose and `check --repair` redoes,
+ * such as marking records shredded after their keys are gone.
+ */
+int index_commit_lazy(struct index_txn *x);
+
 /* index_abort(x): NULL is a no-op. */
 void index_abort(struct index_txn *x);
 

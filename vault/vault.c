@@ -1121,13 +1121,16 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	for (size_t i = 0; rc == 0 && i < m.n; i++)
 		rc = mark_shredded(v, m.ix, &m.batch[i]);
 	if (rc == 0) {
-		rc = index_commit(m.ix);
+		rc = index_commit_lazy(m.ix);
 		m.ix = NULL;
 		if (rc != 0)
 			rc = vault_index_code(v);
 	}
 	res->documents = m.n;
 out:
+	/* Not done until the old root is overwritten on disk. */
+	if (tree_settle(v->tree) != 0 && rc == 0)
+		rc = vault_tree_code(v, -1);
 	index_abort(m.ix);
 	tree_abort(tx);
 	vault_unlock(v);
@@ -1186,7 +1189,7 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 	}
 	if ((rc = mark_shredded(v, ix, d)) != 0)
 		goto out;
-	rc = index_commit(ix);
+	rc = index_commit_lazy(ix);
 	ix = NULL;
 	if (rc != 0) {
 		rc = vault_index_code(v);
@@ -1194,6 +1197,9 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 	}
 	res->documents = 1;
 out:
+	/* Not done until the old root is overwritten on disk. */
+	if (tree_settle(v->tree) != 0 && rc == 0)
+		rc = vault_tree_code(v, -1);
 	index_abort(ix);
 	tree_abort(tx);
 	vault_unlock(v);
