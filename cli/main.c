@@ -58,8 +58,21 @@ static const char usage_text[] =
     "first\n"
     "  approve DOC [--note TEXT]          append an approving review\n"
     "  reject DOC --reason TEXT           append a rejecting review\n"
-    "  shred --user U | --doc DOC         destroy an account's documents, "
-    "or one\n"
+    "  shred --user U | --doc DOC | --archive ARC\n"
+    "                                     destroy an account's documents, "
+    "one\n"
+    "                                     document, or an expired archive\n"
+    "  archive --user U --contract K [--name N] FILE|-\n"
+    "                                     seal a contract-related record\n"
+    "  contract-end --user U --contract K [--date YYYY-MM-DD]\n"
+    "                                     start the retention period\n"
+    "  hold|release --user U --contract K --reason TEXT\n"
+    "                                     a legal hold on a contract\n"
+    "  archives [--user U]                list archives and their retention\n"
+    "  archive-open ARC --reason TEXT [-o FILE]\n"
+    "                                     read an archive, saying why\n"
+    "  sweep                              destroy what retention no longer "
+    "keeps\n"
     "  check [--repair]                   consistency of index, segments, "
     "keys\n"
     "  audit scan                         forensic scan of the vault "
@@ -99,12 +112,42 @@ static const struct cmdhelp helps[] = {
     {"reject", "usage: coffre reject DOC --reason TEXT\n"
 	       "Append a rejecting review to a document; the reason is "
 	       "required.\n"},
-    {"shred", "usage: coffre shred --user U | --doc DOC\n"
+    {"shred", "usage: coffre shred --user U | --doc DOC | --archive ARC\n"
 	      "--user U: delete an account: every document of U becomes "
 	      "unrecoverable at\nonce (its keys are destroyed, the key path "
 	      "re-keyed under a new root) and\nU's id is fenced: a later "
 	      "seal for U is refused as gone. Idempotent.\n"
-	      "--doc DOC: withdraw one document; U's other documents stay.\n"},
+	      "--doc DOC: withdraw one document; U's other documents stay.\n"
+	      "--archive ARC: destroy one archive whose retention is over "
+	      "(exit 7 before).\n"},
+    {"archive", "usage: coffre archive --user U --contract K [--name NAME] "
+		"FILE|-\n"
+		"Seal a contract-related record under the key of (U, K), not "
+		"U's: it\noutlives shred --user U. Prints its id.\n"},
+    {"contract-end", "usage: coffre contract-end --user U --contract K "
+		     "[--date YYYY-MM-DD]\n"
+		     "End the contract (today by default): its archives are "
+		     "kept until the date\nplus the retention period, then "
+		     "destroyed. A later call may move that\nlater, never "
+		     "earlier (exit 7).\n"},
+    {"hold", "usage: coffre hold --user U --contract K --reason TEXT\n"
+	     "Place a legal hold: nothing of the contract is destroyed or "
+	     "becomes\nunreadable while a hold stands.\n"},
+    {"release", "usage: coffre release --user U --contract K --reason TEXT\n"
+		"Release one legal hold.\n"},
+    {"archives", "usage: coffre archives [--user U]\n"
+		 "One line per archive: id, status (live, expired, "
+		 "shredded), user,\ncontract, created, end date (or "
+		 "running), retain-until, holds, type, size.\n"},
+    {"archive-open", "usage: coffre archive-open ARC --reason TEXT [-o "
+		     "FILE]\n"
+		     "Read an archive; every read states its reason. Refused "
+		     "as gone (exit 4)\nonce its retention is over.\n"},
+    {"sweep", "usage: coffre sweep\n"
+	      "Destroy, in one batch, the key of every contract whose "
+	      "retention is over\n(by the system clock) and no hold "
+	      "stands on, and every reviewed document\npast its kind's "
+	      "retention class in coffre.conf.\n"},
     {"check", "usage: coffre check [--repair]\n"
 	      "Check that index, segments and key tree agree. --repair fixes "
 	      "what a crash\nlegitimately leaves (orphan key leaves, "
@@ -117,9 +160,7 @@ static const struct cmdhelp helps[] = {
 	      "of a failure.\n"},
 };
 
-static const char *const later_cmds[] = {"archive", "contract-end", "hold",
-    "release", "archives", "archive-open", "sweep", "import", "export",
-    "serve"};
+static const char *const later_cmds[] = {"import", "export", "serve"};
 
 static int
 usage(void)
@@ -371,6 +412,50 @@ do_init(int argc, char **argv)
 	return 0;
 }
 
+/* Open the input of seal or archive: FILE, or - for standard input. */
+static int
+input_open(const char *path, struct input *in, const char **name)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") == 0) {
+		in->fd = STDIN_FILENO;
+		return 0;
+	}
+	if ((in->fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		say("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? COFFRE_ENOTFOUND : COFFRE_EFAIL;
+	}
+	if (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		say("%s: not a regular file", path);
+		close(in->fd);
+		return COFFRE_EREJECT;
+	}
+	if (*name == NULL) {
+		const char *b = strrchr(path, '/');
+		*name = b != NULL ? b + 1 : path;
+	}
+	return 0;
+}
+
+static void
+print_sealed(const char *id, const char *type, uint64_t size,
+    const char *status)
+{
+	if (g.json) {
+		fputs("{\"id\":", stdout);
+		jstr(stdout, id);
+		fputs(",\"type\":", stdout);
+		jstr(stdout, type);
+		printf(",\"size\":%llu", (unsigned long long)size);
+		if (status != NULL)
+			printf(",\"status\":\"%s\"", status);
+		fputs("}\n", stdout);
+	} else {
+		printf("%s\n", id);
+	}
+}
+
 static int
 do_seal(int argc, char **argv)
 {
@@ -380,7 +465,6 @@ do_seal(int argc, char **argv)
 	    {"--community", 1, &comm, NULL}, {"--kind", 1, &kind, NULL},
 	    {"--name", 1, &name, NULL}, {NULL, 0, NULL, NULL}};
 	struct input in;
-	struct stat st;
 	char id[COFFRE_DOCID_LEN + 1], type[COFFRE_TYPE_MAX + 1];
 	uint64_t size;
 	int npos, rc;
@@ -392,55 +476,124 @@ do_seal(int argc, char **argv)
 		    "standard input)");
 		return COFFRE_EUSAGE;
 	}
-	if (strcmp(pos[0], "-") == 0) {
-		in.fd = STDIN_FILENO;
-	} else {
-		if ((in.fd = open(pos[0], O_RDONLY | O_CLOEXEC)) == -1) {
-			say("%s: %s", pos[0], strerror(errno));
-			return errno == ENOENT ? COFFRE_ENOTFOUND
-					       : COFFRE_EFAIL;
-		}
-		if (fstat(in.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			say("%s: not a regular file", pos[0]);
-			close(in.fd);
-			return COFFRE_EREJECT;
-		}
-		if (name == NULL) {
-			const char *b = strrchr(pos[0], '/');
-			name = b != NULL ? b + 1 : pos[0];
-		}
+	if ((rc = input_open(pos[0], &in, &name)) != 0)
+		return rc;
+	if ((rc = backend_open()) == 0) {
+		rc = ops->seal(be, user, comm, kind, name, read_fd, &in, id,
+		    type, &size);
+		if (rc != 0)
+			fail(rc);
+		else
+			print_sealed(id, type, size, "pending");
 	}
-	if ((rc = backend_open()) != 0)
-		goto out;
-	rc = ops->seal(be, user, comm, kind, name, read_fd, &in, id, type,
-	    &size);
-	if (rc != 0) {
-		fail(rc);
-		goto out;
-	}
-	if (g.json) {
-		fputs("{\"id\":", stdout);
-		jstr(stdout, id);
-		fputs(",\"type\":", stdout);
-		jstr(stdout, type);
-		printf(",\"size\":%llu,\"status\":\"pending\"}\n",
-		    (unsigned long long)size);
-	} else {
-		printf("%s\n", id);
-	}
-out:
 	if (in.fd != STDIN_FILENO)
 		close(in.fd);
 	return rc;
 }
 
 static int
+do_archive(int argc, char **argv)
+{
+	const char *user = NULL, *contract = NULL, *name = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--contract", 1, &contract, NULL}, {"--name", 1, &name, NULL},
+	    {NULL, 0, NULL, NULL}};
+	struct input in;
+	char id[COFFRE_DOCID_LEN + 1], type[COFFRE_TYPE_MAX + 1];
+	uint64_t size;
+	int npos, rc;
+
+	if ((rc = parse("archive", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (user == NULL || contract == NULL || npos != 1) {
+		say("archive: needs --user U, --contract K and a FILE (or - "
+		    "for standard input)");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = input_open(pos[0], &in, &name)) != 0)
+		return rc;
+	if ((rc = backend_open()) == 0) {
+		rc = ops->archive(be, user, contract, name, read_fd, &in, id,
+		    type, &size);
+		if (rc != 0)
+			fail(rc);
+		else
+			print_sealed(id, type, size, NULL);
+	}
+	if (in.fd != STDIN_FILENO)
+		close(in.fd);
+	return rc;
+}
+
+/*
+ * Where open and archive-open write: -o FILE (created 0600, never
+ * overwritten, removed again if the document turns out corrupt) or a
+ * standard output that is not a terminal.
+ */
+struct output {
+	const char *path;
+	int fd;
+};
+
+static int
+output_check(const char *cmd, struct output *o)
+{
+	if (o->path == NULL || strcmp(o->path, "-") == 0) {
+		if (isatty(STDOUT_FILENO)) {
+			say("%s: standard output is a terminal; give -o FILE or "
+			    "redirect it",
+			    cmd);
+			return COFFRE_EUSAGE;
+		}
+		o->path = NULL;
+	}
+	return 0;
+}
+
+static int
+output_open(struct output *o)
+{
+	if (o->path == NULL) {
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	o->fd = open(o->path,
+	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (o->fd == -1) {
+		say("%s: %s%s", o->path, strerror(errno),
+		    errno == EEXIST ? " (remove it first, or choose another -o)"
+				    : "");
+		return COFFRE_EFAIL;
+	}
+	return 0;
+}
+
+/* Finish the output after the operation returned ${rc}. */
+static int
+output_close(struct output *o, int rc)
+{
+	if (o->path == NULL)
+		return rc != 0 ? fail(rc) : 0;
+	if (rc == 0 && fsync(o->fd) != 0) {
+		say("%s: %s", o->path, strerror(errno));
+		rc = COFFRE_EFAIL;
+	} else if (rc != 0) {
+		fail(rc);
+	}
+	close(o->fd);
+	if (rc != 0)
+		unlink(o->path); /* never leave a partial document */
+	return rc;
+}
+
+static int
 do_open(int argc, char **argv)
 {
-	const char *out = NULL, *pos[1];
-	struct opt opts[] = {{"-o", 1, &out, NULL}, {"--output", 1, &out, NULL},
-	    {NULL, 0, NULL, NULL}};
-	int npos, rc, fd;
+	struct output o = {NULL, -1};
+	const char *pos[1];
+	struct opt opts[] = {{"-o", 1, &o.path, NULL},
+	    {"--output", 1, &o.path, NULL}, {NULL, 0, NULL, NULL}};
+	int npos, rc;
 
 	if ((rc = parse("open", argc, argv, opts, pos, 1, &npos)) != 0)
 		return rc;
@@ -448,45 +601,187 @@ do_open(int argc, char **argv)
 		say("open: needs a document id");
 		return COFFRE_EUSAGE;
 	}
-	if (out == NULL || strcmp(out, "-") == 0) {
-		if (isatty(STDOUT_FILENO)) {
-			say("open: standard output is a terminal; give -o FILE "
-			    "or redirect it");
-			return COFFRE_EUSAGE;
-		}
-		out = NULL;
+	if ((rc = output_check("open", &o)) != 0 ||
+	    (rc = backend_open()) != 0 || (rc = output_open(&o)) != 0)
+		return rc;
+	rc = ops->open_doc(be, pos[0], write_fd, &o.fd);
+	return output_close(&o, rc);
+}
+
+static int
+do_archive_open(int argc, char **argv)
+{
+	struct output o = {NULL, -1};
+	const char *reason = NULL, *pos[1];
+	struct opt opts[] = {{"-o", 1, &o.path, NULL},
+	    {"--output", 1, &o.path, NULL}, {"--reason", 1, &reason, NULL},
+	    {NULL, 0, NULL, NULL}};
+	int npos, rc;
+
+	if ((rc = parse("archive-open", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (npos != 1 || reason == NULL) {
+		say("archive-open: needs an archive id and --reason TEXT (every "
+		    "read states why)");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = output_check("archive-open", &o)) != 0 ||
+	    (rc = backend_open()) != 0 || (rc = output_open(&o)) != 0)
+		return rc;
+	rc = ops->archive_open(be, pos[0], reason, write_fd, &o.fd);
+	return output_close(&o, rc);
+}
+
+static int
+do_contract_end(int argc, char **argv)
+{
+	const char *user = NULL, *contract = NULL, *date = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--contract", 1, &contract, NULL}, {"--date", 1, &date, NULL},
+	    {NULL, 0, NULL, NULL}};
+	char until[11];
+	int npos, rc;
+
+	if ((rc = parse("contract-end", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (user == NULL || contract == NULL) {
+		say("contract-end: needs --user U and --contract K");
+		return COFFRE_EUSAGE;
 	}
 	if ((rc = backend_open()) != 0)
 		return rc;
-	if (out == NULL) {
-		fd = STDOUT_FILENO;
-	} else {
-		fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			O_CLOEXEC,
-		    0600);
-		if (fd == -1) {
-			say("%s: %s%s", out, strerror(errno),
-			    errno == EEXIST ? " (remove it first, or choose "
-					      "another -o)"
-					    : "");
-			return COFFRE_EFAIL;
-		}
-	}
-	rc = ops->open_doc(be, pos[0], write_fd, &fd);
-	if (out != NULL) {
-		if (rc == 0 && fsync(fd) != 0) {
-			say("%s: %s", out, strerror(errno));
-			rc = COFFRE_EFAIL;
-		} else if (rc != 0) {
-			fail(rc);
-		}
-		close(fd);
-		if (rc != 0)
-			unlink(out); /* never leave a partial document */
-		return rc;
-	}
-	if (rc != 0)
+	if ((rc = ops->contract_end(be, user, contract, date, until)) != 0)
 		return fail(rc);
+	if (g.json)
+		printf("{\"retain_until\":\"%s\"}\n", until);
+	else
+		printf("contract %s of user %s: archives retained until %s\n",
+		    contract, user, until);
+	return 0;
+}
+
+static int
+do_hold(const char *cmd, int on, int argc, char **argv)
+{
+	const char *user = NULL, *contract = NULL, *reason = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--contract", 1, &contract, NULL}, {"--reason", 1, &reason, NULL},
+	    {NULL, 0, NULL, NULL}};
+	int npos, rc;
+
+	if ((rc = parse(cmd, argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (user == NULL || contract == NULL || reason == NULL) {
+		say("%s: needs --user U, --contract K and --reason TEXT", cmd);
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if ((rc = ops->hold(be, user, contract, reason, on)) != 0)
+		return fail(rc);
+	if (g.json)
+		printf("{\"user\":\"%s\",\"contract\":\"%s\",\"hold\":%s}\n",
+		    user, contract, on ? "true" : "false");
+	else
+		printf("contract %s of user %s: hold %s\n", contract, user,
+		    on ? "placed" : "released");
+	return 0;
+}
+
+static const char *const arc_status[] = {"live", "expired", "shredded"};
+
+static int
+arc_print(void *ctx, const struct coffre_archive *a)
+{
+	int *first = ctx;
+	char date[21];
+
+	util_iso8601(a->created, date);
+	if (g.json) {
+		printf("%s{\"id\":\"%s\",\"user\":", *first ? "" : ",", a->id);
+		jstr(stdout, a->user);
+		fputs(",\"contract\":", stdout);
+		jstr(stdout, a->contract);
+		fputs(",\"type\":", stdout);
+		jstr(stdout, a->type);
+		printf(",\"size\":%llu,\"created\":\"%s\",\"status\":\"%s\","
+		       "\"contract_ended\":%s,\"end_date\":",
+		    (unsigned long long)a->size, date, arc_status[a->status],
+		    a->ended ? "true" : "false");
+		if (a->ended)
+			printf("\"%s\",\"retain_until\":\"%s\"", a->end_date,
+			    a->retain_until);
+		else
+			fputs("null,\"retain_until\":null", stdout);
+		printf(",\"holds\":%u}", a->holds);
+	} else {
+		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%llu\n", a->id,
+		    arc_status[a->status], a->user, a->contract, date,
+		    a->ended ? a->end_date
+			     : (a->status == COFFRE_ARC_SHREDDED ? "-"
+								  : "running"),
+		    a->ended ? a->retain_until : "-", a->holds, a->type,
+		    (unsigned long long)a->size);
+	}
+	*first = 0;
+	return 0;
+}
+
+static int
+do_archives(int argc, char **argv)
+{
+	const char *user = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL}, {NULL, 0, NULL, NULL}};
+	int npos, rc, first = 1;
+
+	if ((rc = parse("archives", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if (g.json)
+		fputs("{\"archives\":[", stdout);
+	rc = ops->archives(be, user, arc_print, &first);
+	if (g.json)
+		fputs("]}\n", stdout);
+	return rc != 0 ? fail(rc) : 0;
+}
+
+static int
+do_sweep(int argc, char **argv)
+{
+	const char *pos[1];
+	struct opt opts[] = {{NULL, 0, NULL, NULL}};
+	struct coffre_sweep_result r;
+	int npos, rc;
+
+	if ((rc = parse("sweep", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if ((rc = ops->sweep(be, &r)) != 0)
+		return fail(rc);
+	if (g.json)
+		printf("{\"contracts\":%llu,\"archives\":%llu,\"documents\":"
+		       "%llu,\"keys_destroyed\":%llu,\"rekeyed\":%llu,"
+		       "\"wraps\":%llu,\"epoch_before\":%llu,"
+		       "\"epoch_after\":%llu}\n",
+		    (unsigned long long)r.contracts,
+		    (unsigned long long)r.archives,
+		    (unsigned long long)r.documents,
+		    (unsigned long long)r.keys_destroyed,
+		    (unsigned long long)r.rekeyed, (unsigned long long)r.wraps,
+		    (unsigned long long)r.epoch_before,
+		    (unsigned long long)r.epoch_after);
+	else
+		printf("swept %llu expired contract%s (%llu archive%s) and "
+		       "%llu document%s past their retention class: %llu keys "
+		       "destroyed, root epoch %llu -> %llu\n",
+		    (unsigned long long)r.contracts, r.contracts == 1 ? "" : "s",
+		    (unsigned long long)r.archives, r.archives == 1 ? "" : "s",
+		    (unsigned long long)r.documents, r.documents == 1 ? "" : "s",
+		    (unsigned long long)r.keys_destroyed,
+		    (unsigned long long)r.epoch_before,
+		    (unsigned long long)r.epoch_after);
 	return 0;
 }
 
@@ -670,12 +965,6 @@ do_shred(int argc, char **argv)
 		say("shred: give one of --user U, --doc DOC, --archive ARC");
 		return COFFRE_EUSAGE;
 	}
-	if (arc != NULL) {
-		say("shred --archive: archives are not in this version (%s) "
-		    "yet",
-		    COFFRE_VERSION);
-		return COFFRE_EUSAGE;
-	}
 	if (user != NULL && !coffre_valid_id(user)) {
 		say("shred: malformed user id: 1 to 128 bytes of "
 		    "[A-Za-z0-9._:@-]");
@@ -683,8 +972,12 @@ do_shred(int argc, char **argv)
 	}
 	if ((rc = backend_open()) != 0)
 		return rc;
-	rc = user != NULL ? ops->shred_user(be, user, &r)
-			  : ops->shred_doc(be, doc, &r);
+	if (user != NULL)
+		rc = ops->shred_user(be, user, &r);
+	else if (doc != NULL)
+		rc = ops->shred_doc(be, doc, &r);
+	else
+		rc = ops->shred_archive(be, arc, &r);
 	if (rc != 0)
 		return fail(rc);
 	if (g.json)
@@ -698,15 +991,22 @@ do_shred(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	else
-		printf("shredded %llu document%s of %s%s%s: %llu key%s "
+		printf("shredded %llu %s%s of %s%s%s: %llu key%s "
 		       "destroyed, root epoch %llu -> %llu\n",
-		    (unsigned long long)r.documents, r.documents == 1 ? "" : "s",
-		    user != NULL ? "user " : "document ",
-		    user != NULL ? user : doc, "",
+		    (unsigned long long)r.documents,
+		    arc != NULL ? "archive" : "document",
+		    r.documents == 1 ? "" : "s",
+		    user != NULL ? "user " : (doc != NULL ? "document " : "archive "),
+		    user != NULL ? user : (doc != NULL ? doc : arc), "",
 		    (unsigned long long)r.keys_destroyed,
 		    r.keys_destroyed == 1 ? "" : "s",
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
+	if (!g.json && r.contracts_ended > 0)
+		printf("ended %llu running contract%s today: their archives are "
+		       "kept for the retention period\n",
+		    (unsigned long long)r.contracts_ended,
+		    r.contracts_ended == 1 ? "" : "s");
 	return 0;
 }
 
@@ -742,7 +1042,7 @@ do_check(int argc, char **argv)
 	if (rc != 0 && r.problems == 0)
 		return fail(rc);
 	if (!g.json)
-		printf("checked %llu documents and %llu key leaves: %llu "
+		printf("checked %llu records (documents and archives) and %llu key leaves: %llu "
 		       "problem%s%s\n",
 		    (unsigned long long)r.documents,
 		    (unsigned long long)r.leaves,
@@ -909,6 +1209,20 @@ main(int argc, char **argv)
 		rc = do_review("approve", COFFRE_APPROVED, nrest - 1, rest + 1);
 	else if (strcmp(cmd, "reject") == 0)
 		rc = do_review("reject", COFFRE_REJECTED, nrest - 1, rest + 1);
+	else if (strcmp(cmd, "archive") == 0)
+		rc = do_archive(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "archive-open") == 0)
+		rc = do_archive_open(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "contract-end") == 0)
+		rc = do_contract_end(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "hold") == 0)
+		rc = do_hold("hold", 1, nrest - 1, rest + 1);
+	else if (strcmp(cmd, "release") == 0)
+		rc = do_hold("release", 0, nrest - 1, rest + 1);
+	else if (strcmp(cmd, "archives") == 0)
+		rc = do_archives(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "sweep") == 0)
+		rc = do_sweep(nrest - 1, rest + 1);
 	else if (strcmp(cmd, "shred") == 0)
 		rc = do_shred(nrest - 1, rest + 1);
 	else if (strcmp(cmd, "check") == 0)

@@ -31,6 +31,20 @@ struct ops {
 	    struct coffre_check_result *res);
 	int (*scan)(void *be, coffre_report_fn fn, void *ctx,
 	    struct coffre_scan_result *res);
+	int (*archive)(void *be, const char *user, const char *contract,
+	    const char *name, coffre_read_fn rd, void *rdctx,
+	    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size);
+	int (*contract_end)(void *be, const char *user, const char *contract,
+	    const char *date, char retain_until[11]);
+	int (*hold)(void *be, const char *user, const char *contract,
+	    const char *reason, int on);
+	int (*archives)(void *be, const char *user, coffre_archive_fn fn,
+	    void *ctx);
+	int (*archive_open)(void *be, const char *id, const char *reason,
+	    coffre_write_fn wr, void *wrctx);
+	int (*shred_archive)(void *be, const char *id,
+	    struct coffre_shred_result *res);
+	int (*sweep)(void *be, struct coffre_sweep_result *res);
 	void (*close)(void *be);
 };
 

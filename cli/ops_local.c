@@ -69,6 +69,54 @@ l_scan(void *be, coffre_report_fn fn, void *ctx,
 	return coffre_scan(be, fn, ctx, res);
 }
 
+static int
+l_archive(void *be, const char *user, const char *contract, const char *name,
+    coffre_read_fn rd, void *rdctx, char id[COFFRE_DOCID_LEN + 1], char *type,
+    uint64_t *size)
+{
+	return coffre_archive(be, user, contract, name, rd, rdctx, id, type,
+	    size);
+}
+
+static int
+l_contract_end(void *be, const char *user, const char *contract,
+    const char *date, char retain_until[11])
+{
+	return coffre_contract_end(be, user, contract, date, retain_until);
+}
+
+static int
+l_hold(void *be, const char *user, const char *contract, const char *reason,
+    int on)
+{
+	return coffre_hold(be, user, contract, reason, on);
+}
+
+static int
+l_archives(void *be, const char *user, coffre_archive_fn fn, void *ctx)
+{
+	return coffre_archives(be, user, fn, ctx);
+}
+
+static int
+l_archive_open(void *be, const char *id, const char *reason,
+    coffre_write_fn wr, void *wrctx)
+{
+	return coffre_archive_open(be, id, reason, wr, wrctx);
+}
+
+static int
+l_shred_archive(void *be, const char *id, struct coffre_shred_result *res)
+{
+	return coffre_shred_archive(be, id, res);
+}
+
+static int
+l_sweep(void *be, struct coffre_sweep_result *res)
+{
+	return coffre_sweep(be, res);
+}
+
 static void
 l_close(void *be)
 {
@@ -86,6 +134,13 @@ static const struct ops local_ops = {
 	.shred_doc = l_shred_doc,
 	.check = l_check,
 	.scan = l_scan,
+	.archive = l_archive,
+	.contract_end = l_contract_end,
+	.hold = l_hold,
+	.archives = l_archives,
+	.archive_open = l_archive_open,
+	.shred_archive = l_shred_archive,
+	.sweep = l_sweep,
 	.close = l_close,
 };
 

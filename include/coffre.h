@@ -283,6 +283,111 @@ struct coffre_scan_result {
 int coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
     struct coffre_scan_result *res);
 
+/*
+ * Archives (SPEC.md section 3): contract-related records of one user and
+ * one contract, sealed under a key of that (user, contract) and not of the
+ * user, kept for the retention period after the contract ends.
+ */
+
+/* Archive status. */
+enum coffre_archive_status {
+	COFFRE_ARC_LIVE = 0,     /* readable: contract running or retained */
+	COFFRE_ARC_EXPIRED = 1,  /* retention over, not swept yet: unreadable */
+	COFFRE_ARC_SHREDDED = 2  /* key destroyed */
+};
+
+/* One archive and the state of its contract. */
+struct coffre_archive {
+	char id[COFFRE_DOCID_LEN + 1];
+	char user[COFFRE_ID_MAX + 1];
+	char contract[COFFRE_ID_MAX + 1];
+	char type[COFFRE_TYPE_MAX + 1];
+	uint64_t size;
+	int64_t created;
+	int status;          /* enum coffre_archive_status */
+	int ended;           /* the contract has ended */
+	char end_date[11];   /* "YYYY-MM-DD", or "" while it runs */
+	char retain_until[11]; /* "YYYY-MM-DD", or "" while it runs */
+	unsigned holds;      /* legal holds standing */
+};
+
+/*
+ * coffre_archive(v, user, contract, name, rd, rdctx, id, type, size):
+ * seal a contract-related record of (${user}, ${contract}); works before
+ * and after the user is shredded.  Returns like coffre_seal(), and
+ * COFFRE_EGONE if the contract's retention is over.
+ */
+int coffre_archive(coffre_vault *v, const char *user, const char *contract,
+    const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size);
+
+/*
+ * coffre_contract_end(v, user, contract, date, retain_until): end the
+ * contract on ${date} ("YYYY-MM-DD", NULL for today): every archive of it
+ * is kept until date + the vault's retention years, written into
+ * ${retain_until}.  A later call may move that date later, never earlier.
+ * Returns 0, COFFRE_EREJECT (malformed id or date), COFFRE_ENOTFOUND (no
+ * archive was ever made for that contract), COFFRE_ELOCKED (it would
+ * shorten the retention), COFFRE_EFAIL.
+ */
+int coffre_contract_end(coffre_vault *v, const char *user,
+    const char *contract, const char *date, char retain_until[11]);
+
+/*
+ * coffre_hold(v, user, contract, reason, on): put (${on} = 1) or release
+ * (0) a legal hold on a contract; while one stands nothing of it is
+ * destroyed or becomes unreadable.  ${reason} is required.  Returns 0,
+ * COFFRE_EREJECT, COFFRE_ENOTFOUND (no such contract, or no hold to
+ * release), COFFRE_EGONE (already swept), COFFRE_EFAIL.
+ */
+int coffre_hold(coffre_vault *v, const char *user, const char *contract,
+    const char *reason, int on);
+
+/* Callback of coffre_archives(): 0 to go on. */
+typedef int (*coffre_archive_fn)(void *ctx, const struct coffre_archive *a);
+
+/*
+ * coffre_archives(v, user, fn, ctx): every archive (of ${user} if not
+ * NULL), oldest first, with its contract's state.
+ */
+int coffre_archives(coffre_vault *v, const char *user, coffre_archive_fn fn,
+    void *ctx);
+
+/*
+ * coffre_archive_open(v, id, reason, wr, wrctx): read an archive, stating
+ * why (${reason} required).  Refused as COFFRE_EGONE once its retention is
+ * over (unless a hold stands), even before a sweep.  Returns like
+ * coffre_open_doc().
+ */
+int coffre_archive_open(coffre_vault *v, const char *id, const char *reason,
+    coffre_write_fn wr, void *wrctx);
+
+/*
+ * coffre_shred_archive(v, id, res): destroy one archive whose retention is
+ * over.  Returns 0, COFFRE_ELOCKED (the contract runs, its retain-until
+ * date is not past, or a hold stands), COFFRE_ENOTFOUND, COFFRE_EGONE,
+ * COFFRE_EREJECT, COFFRE_EFAIL.
+ */
+int coffre_shred_archive(coffre_vault *v, const char *id,
+    struct coffre_shred_result *res);
+
+/* What a sweep did. */
+struct coffre_sweep_result {
+	uint64_t contracts; /* expired contracts whose key was destroyed */
+	uint64_t archives;  /* archives that became unrecoverable */
+	uint64_t documents; /* documents past their retention class */
+	uint64_t keys_destroyed, wraps, rekeyed;
+	uint64_t epoch_before, epoch_after;
+};
+
+/*
+ * coffre_sweep(v, res): by the system clock, destroy in one batch (one
+ * root change) the key of every ended contract whose retain-until day is
+ * past and that no hold stands on, and every decided document past its
+ * kind's retention class (coffre.conf).  Returns 0 or COFFRE_EFAIL.
+ */
+int coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res);
+
 /* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
 const char *coffre_status_name(int status);
 

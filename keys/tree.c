@@ -56,7 +56,7 @@
 
 struct tree {
 	MDB_env *env;
-	MDB_dbi nodes, children, users, fence, meta;
+	MDB_dbi nodes, children, users, fence, meta, contracts, user_contracts;
 	struct root *root;
 	uint8_t *rkey; /* sodium_malloc'd root key of epoch ${epoch} */
 	uint8_t *scratch; /* sodium_malloc'd, SCRATCH_SLOTS keys */
@@ -128,6 +128,22 @@ meta_put(struct tree_txn *x, const char *name, uint64_t v)
 	if ((rc = mdb_put(x->txn, x->t->meta, &k, &d, 0)) != 0)
 		return mdb_fail(x->t, rc);
 	return 0;
+}
+
+/*
+ * The root key as this transaction sees it: the new one once a root change
+ * is staged in it (the top node is already wrapped under it), else the
+ * current one.  Returns its epoch.
+ */
+static uint64_t
+txn_root(const struct tree_txn *x, uint8_t *key)
+{
+	if (x->newroot != NULL) {
+		memcpy(key, x->newroot, TREE_KEY_BYTES);
+		return x->newepoch;
+	}
+	memcpy(key, x->t->rkey, TREE_KEY_BYTES);
+	return x->epoch;
 }
 
 /* Associated data of a node record: its id, header and attributes. */
@@ -251,8 +267,7 @@ node_key_depth(struct tree_txn *x, uint64_t id, uint8_t *key, uint64_t *gen,
 			terr(x->t, "%s", "keys/tree.mdb: stray top node");
 			goto out;
 		}
-		memcpy(pkey, x->t->rkey, TREE_KEY_BYTES);
-		pgen = x->epoch;
+		pgen = txn_root(x, pkey);
 	} else {
 		rc = node_key_depth(x, n.parent, pkey, &pgen, depth + 1);
 		if (rc == TREE_ENOTFOUND) {
@@ -313,8 +328,7 @@ node_create(struct tree_txn *x, uint64_t id, int kind, uint64_t parent,
 	int rc = -1;
 
 	if (parent == ID_ROOT) {
-		memcpy(pk, x->t->rkey, TREE_KEY_BYTES);
-		pgen = x->epoch;
+		pgen = txn_root(x, pk);
 	} else if ((rc = node_key_depth(x, parent, pk, &pgen, 0)) != 0) {
 		goto out;
 	}
@@ -521,6 +535,11 @@ env_open(struct tree *t, const char *keysdir)
 	    (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &t->users)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "fence", MDB_CREATE, &t->fence)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &t->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "contracts", MDB_CREATE, &t->contracts)) !=
+		0 ||
+	    (rc = mdb_dbi_open(txn, "user_contracts",
+		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &t->user_contracts)) !=
+		0 ||
 	    (rc = mdb_txn_commit(txn)) != 0) {
 		if (txn != NULL)
 			mdb_txn_abort(txn);
@@ -1232,7 +1251,7 @@ tree_parent_key(struct tree_txn *x, uint64_t parent,
     uint8_t key[TREE_KEY_BYTES])
 {
 	if (parent == ID_ROOT) {
-		memcpy(key, x->t->rkey, TREE_KEY_BYTES);
+		(void)txn_root(x, key);
 		return 0;
 	}
 	return node_key_depth(x, parent, key, NULL, 0);
@@ -1261,4 +1280,242 @@ int
 tree_root_clean(struct tree_txn *x)
 {
 	return root_only(x->t->root, x->epoch);
+}
+
+/*
+ * Contracts.  A (user, contract) pair has an owner node of kind
+ * TREE_KIND_ARCHIVE_OWNER (AK) whose attributes, authenticated with its
+ * wrapping, hold the contract's state (docs/FORMAT.md):
+ *   0 version (1), 1 flags (bit 0: ended), 2 holds (u16 LE),
+ *   4 end day (i32 LE, days since 1970-01-01), 8 retain-until day (i32 LE)
+ */
+#define CONTRACT_ATTRS 12
+
+static void
+contract_encode(const struct tree_contract *c, uint8_t a[CONTRACT_ATTRS])
+{
+	a[0] = 1;
+	a[1] = c->ended ? 1 : 0;
+	bytes_store16(a + 2, (uint16_t)c->holds);
+	bytes_store32(a + 4, (uint32_t)c->end_day);
+	bytes_store32(a + 8, (uint32_t)c->retain_until);
+}
+
+/* Read and authenticate the state of contract node ${node}. */
+int
+tree_contract_get(struct tree_txn *x, uint64_t node, struct tree_contract *c)
+{
+	struct node n;
+	uint8_t *k = SCR(x->t, SCR_NEW);
+	int rc;
+
+	if ((rc = node_get(x, node, &n)) != 0)
+		return rc;
+	if (n.kind != TREE_KIND_ARCHIVE_OWNER || n.attrslen != CONTRACT_ATTRS ||
+	    n.rec[REC_FIXED] != 1) {
+		terr(x->t, "keys/tree.mdb: node %016llx is not a contract",
+		    (unsigned long long)node);
+		return -1;
+	}
+	/* Unwrapping is what authenticates the attributes. */
+	rc = node_key_depth(x, node, k, NULL, 0);
+	sodium_memzero(k, TREE_KEY_BYTES);
+	if (rc != 0)
+		return rc == TREE_ENOTFOUND ? -1 : rc;
+	if ((rc = node_get(x, node, &n)) != 0)
+		return rc;
+	c->node = node;
+	c->ended = n.rec[REC_FIXED + 1] & 1;
+	c->holds = bytes_load16(n.rec + REC_FIXED + 2);
+	c->end_day = (int32_t)bytes_load32(n.rec + REC_FIXED + 4);
+	c->retain_until = (int32_t)bytes_load32(n.rec + REC_FIXED + 8);
+	return 0;
+}
+
+int
+tree_contract_set(struct tree_txn *x, const struct tree_contract *c)
+{
+	struct node n;
+	uint8_t *k = SCR(x->t, SCR_NEW), *pk = SCR(x->t, SCR_PARENT);
+	uint8_t attrs[CONTRACT_ATTRS];
+	uint64_t pgen;
+	int rc;
+
+	if ((rc = node_get(x, c->node, &n)) != 0)
+		return rc;
+	if ((rc = node_key_depth(x, c->node, k, NULL, 0)) != 0 ||
+	    (rc = node_key_depth(x, n.parent, pk, &pgen, 0)) != 0)
+		goto out;
+	if ((rc = node_get(x, c->node, &n)) != 0)
+		goto out;
+	contract_encode(c, attrs);
+	rc = node_put(x, c->node, TREE_KIND_ARCHIVE_OWNER, n.parent, pk, pgen,
+	    k, n.gen, attrs, CONTRACT_ATTRS, 0);
+out:
+	sodium_memzero(k, TREE_KEY_BYTES);
+	sodium_memzero(pk, TREE_KEY_BYTES);
+	return rc == TREE_ENOTFOUND ? -1 : rc;
+}
+
+static int
+contract_hash(struct tree_txn *x, const char *user, size_t ulen,
+    const char *contract, size_t clen, uint8_t h[32])
+{
+	char buf[2 * 256 + 2];
+
+	if (ulen > 256 || clen > 256) {
+		terr(x->t, "%s", "id too long");
+		return -1;
+	}
+	memcpy(buf, user, ulen);
+	buf[ulen] = '\0';
+	memcpy(buf + ulen + 1, contract, clen);
+	return tree_id_hash(x, "contract", buf, ulen + 1 + clen, h);
+}
+
+int
+tree_contract_find(struct tree_txn *x, const char *user, size_t ulen,
+    const char *contract, size_t clen, struct tree_contract *c)
+{
+	uint8_t h[32];
+	MDB_val k = {32, h}, d;
+	int rc;
+
+	if ((rc = contract_hash(x, user, ulen, contract, clen, h)) != 0)
+		return rc;
+	rc = mdb_get(x->txn, x->t->contracts, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	if (d.mv_size != 8) {
+		terr(x->t, "%s", "keys/tree.mdb: corrupt contract record");
+		return -1;
+	}
+	/* A swept contract's lookup stays, naming a node that is gone. */
+	return tree_contract_get(x, bytes_load64be(d.mv_data), c);
+}
+
+int
+tree_contract_ensure(struct tree_txn *x, const char *user, size_t ulen,
+    const char *contract, size_t clen, struct tree_contract *c)
+{
+	uint8_t h[32], uh[32], nb[8];
+	MDB_val k = {32, h}, uk = {32, uh}, d = {8, nb};
+	uint64_t node;
+	int rc;
+
+	rc = tree_contract_find(x, user, ulen, contract, clen, c);
+	if (rc != TREE_ENOTFOUND)
+		return rc;
+	if ((rc = contract_hash(x, user, ulen, contract, clen, h)) != 0 ||
+	    (rc = tree_id_hash(x, "user", user, ulen, uh)) != 0 ||
+	    (rc = owner_new(x, TREE_KIND_ARCHIVE_OWNER, &node)) != 0)
+		return rc;
+	memset(c, 0, sizeof(*c));
+	c->node = node;
+	if ((rc = tree_contract_set(x, c)) != 0)
+		return rc;
+	bytes_store64be(nb, node);
+	if ((rc = mdb_put(x->txn, x->t->contracts, &k, &d, 0)) != 0 ||
+	    (rc = mdb_put(x->txn, x->t->user_contracts, &uk, &d, 0)) != 0)
+		return mdb_fail(x->t, rc);
+	return 0;
+}
+
+int
+tree_contracts_of_user(struct tree_txn *x, const char *user, size_t ulen,
+    int (*fn)(void *ctx, struct tree_contract *c), void *ctx)
+{
+	uint8_t uh[32];
+	MDB_val k = {32, uh}, d;
+	MDB_cursor *cur;
+	struct tree_contract c;
+	uint64_t *nodes = NULL;
+	size_t n = 0, cap = 0;
+	int rc, mrc;
+
+	if ((rc = tree_id_hash(x, "user", user, ulen, uh)) != 0)
+		return rc;
+	if ((mrc = mdb_cursor_open(x->txn, x->t->user_contracts, &cur)) != 0)
+		return mdb_fail(x->t, mrc);
+	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_KEY); mrc == 0;
+	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT_DUP)) {
+		if (d.mv_size != 8)
+			continue;
+		if (n == cap) {
+			uint64_t *nn;
+			cap = cap ? cap * 2 : 16;
+			if ((nn = realloc(nodes, cap * sizeof(*nn))) == NULL) {
+				mdb_cursor_close(cur);
+				free(nodes);
+				terr(x->t, "%s", "out of memory");
+				return -1;
+			}
+			nodes = nn;
+		}
+		nodes[n++] = bytes_load64be(d.mv_data);
+	}
+	mdb_cursor_close(cur);
+	if (mrc != MDB_NOTFOUND) {
+		free(nodes);
+		return mdb_fail(x->t, mrc);
+	}
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = tree_contract_get(x, nodes[i], &c);
+		if (rc == TREE_ENOTFOUND) { /* swept */
+			rc = 0;
+			continue;
+		}
+		if (rc == 0)
+			rc = fn(ctx, &c);
+	}
+	free(nodes);
+	return rc;
+}
+
+int
+tree_contracts_all(struct tree_txn *x,
+    int (*fn)(void *ctx, struct tree_contract *c), void *ctx)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	MDB_cursor *cur;
+	struct tree_contract c;
+	uint64_t *nodes = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0, mrc;
+
+	bytes_store64be(kb, ID_OWNER(0));
+	if ((mrc = mdb_cursor_open(x->txn, x->t->nodes, &cur)) != 0)
+		return mdb_fail(x->t, mrc);
+	for (mrc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); mrc == 0;
+	     mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		const uint8_t *r = d.mv_data;
+		if (k.mv_size != 8 || bytes_load64be(k.mv_data) >= ID_LEAF(0))
+			break;
+		if (d.mv_size < 2 || r[1] != TREE_KIND_ARCHIVE_OWNER)
+			continue;
+		if (n == cap) {
+			uint64_t *nn;
+			cap = cap ? cap * 2 : 256;
+			if ((nn = realloc(nodes, cap * sizeof(*nn))) == NULL) {
+				rc = -1;
+				terr(x->t, "%s", "out of memory");
+				break;
+			}
+			nodes = nn;
+		}
+		nodes[n++] = bytes_load64be(k.mv_data);
+	}
+	mdb_cursor_close(cur);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = mdb_fail(x->t, mrc);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if ((rc = tree_contract_get(x, nodes[i], &c)) == 0)
+			rc = fn(ctx, &c);
+	}
+	free(nodes);
+	return rc;
 }

@@ -208,4 +208,40 @@ int tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
     const uint8_t key[TREE_KEY_BYTES]);
 int tree_root_clean(struct tree_txn *x);
 
+/*
+ * The state of a contract, kept in the attributes of its archive owner node
+ * (authenticated with its wrapping, in keys/: no rollback of the data
+ * changes it).  Days count from 1970-01-01 (UTC).
+ */
+struct tree_contract {
+	uint64_t node;
+	int ended;            /* 0 while the contract runs */
+	int32_t end_day;      /* the end of the contract, when ended */
+	int32_t retain_until; /* the last day of retention, when ended */
+	unsigned holds;       /* legal holds standing */
+};
+
+/*
+ * tree_contract_find(x, user, ulen, contract, clen, c): the contract of
+ * (${user}, ${contract}).  0, TREE_ENOTFOUND, -1.
+ * tree_contract_ensure(): the same, creating a running contract (its owner
+ * node) when there is none.  0 or -1.
+ * tree_contract_get(x, node, c): the authenticated state of ${node}.
+ * tree_contract_set(x, c): write ${c}'s state (same key, rewrapped).
+ * tree_contracts_of_user(x, user, ulen, fn, ctx), tree_contracts_all(x, fn,
+ * ctx): each contract of a user, or of the vault; ${fn} returns 0 to go on.
+ * A swept contract is gone: find() gives TREE_ENOTFOUND, the lists skip it.
+ */
+int tree_contract_find(struct tree_txn *x, const char *user, size_t ulen,
+    const char *contract, size_t clen, struct tree_contract *c);
+int tree_contract_ensure(struct tree_txn *x, const char *user, size_t ulen,
+    const char *contract, size_t clen, struct tree_contract *c);
+int tree_contract_get(struct tree_txn *x, uint64_t node,
+    struct tree_contract *c);
+int tree_contract_set(struct tree_txn *x, const struct tree_contract *c);
+int tree_contracts_of_user(struct tree_txn *x, const char *user, size_t ulen,
+    int (*fn)(void *ctx, struct tree_contract *c), void *ctx);
+int tree_contracts_all(struct tree_txn *x,
+    int (*fn)(void *ctx, struct tree_contract *c), void *ctx);
+
 #endif /* !COFFRE_TREE_H */

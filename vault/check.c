@@ -27,6 +27,8 @@ struct checking {
 	size_t norphans, caporphans;
 	struct idoc *keyless; /* live records whose key is gone */
 	size_t nkeyless, capkeyless;
+	int *keyless_arc; /* ...and whether each is an archive */
+	size_t capkeyless_arc;
 	int fatal;
 };
 
@@ -72,9 +74,23 @@ discard(void *ctx, const uint8_t *buf, size_t len)
 }
 
 static int
+check_rec(struct checking *c, const struct idoc *d, int arc);
+
+static int
 check_doc(void *ctx, const struct idoc *d)
 {
-	struct checking *c = ctx;
+	return check_rec(ctx, d, 0);
+}
+
+static int
+check_arc(void *ctx, const struct idoc *d)
+{
+	return check_rec(ctx, d, 1);
+}
+
+static int
+check_rec(struct checking *c, const struct idoc *d, int arc)
+{
 	coffre_vault *v = c->v;
 	char ids[COFFRE_DOCID_LEN + 1];
 	int rc;
@@ -90,9 +106,9 @@ check_doc(void *ctx, const struct idoc *d)
 		sodium_memzero(v->dk, 32);
 		if (rc == 0)
 			report(c, 1,
-			    "document %s is marked shredded but its key still "
+			    "%s %s is marked shredded but its key still "
 			    "exists",
-			    ids);
+			    arc ? "archive" : "document", ids);
 		else if (rc == -1)
 			report(c, 1, "document %s: %s", ids,
 			    tree_errmsg(v->tree));
@@ -101,12 +117,16 @@ check_doc(void *ctx, const struct idoc *d)
 	if (rc == TREE_ENOTFOUND) {
 		/* A shred that crashed after its key commit: it is gone. */
 		report(c, 1,
-		    "document %s is marked %s but its key is destroyed "
+		    "%s %s is marked %s but its key is destroyed "
 		    "(repair marks it shredded)",
-		    ids, coffre_status_name(d->status));
+		    arc ? "archive" : "document", ids,
+		    arc ? "live" : coffre_status_name(d->status));
 		if (grow((void **)&c->keyless, &c->capkeyless, c->nkeyless,
-			sizeof(struct idoc)) != 0)
+			sizeof(struct idoc)) != 0 ||
+		    grow((void **)&c->keyless_arc, &c->capkeyless_arc,
+			c->nkeyless, sizeof(int)) != 0)
 			return vault_err(v, COFFRE_EFAIL, "out of memory");
+		c->keyless_arc[c->nkeyless] = arc;
 		c->keyless[c->nkeyless++] = *d;
 		return 0;
 	}
@@ -135,7 +155,7 @@ check_leaf(void *ctx, uint64_t id, int kind, uint64_t parent)
 	struct checking *c = ctx;
 
 	(void)parent;
-	if (kind != TREE_KIND_DOC)
+	if (kind != TREE_KIND_DOC && kind != TREE_KIND_ARCHIVE)
 		return 0;
 	c->res->leaves++;
 	if (bsearch(&id, c->keyids, c->nkeyids, sizeof(uint64_t), u64cmp) !=
@@ -181,7 +201,9 @@ repair(struct checking *c)
 		for (size_t i = 0; i < c->nkeyless; i++) {
 			c->keyless[i].status = COFFRE_SHREDDED;
 			c->keyless[i].snamelen = 0;
-			if (index_doc_put(ix, &c->keyless[i]) != 0) {
+			if ((c->keyless_arc[i]
+				    ? index_arc_put(ix, &c->keyless[i])
+				    : index_doc_put(ix, &c->keyless[i])) != 0) {
 				index_abort(ix);
 				return vault_index_code(v);
 			}
@@ -219,6 +241,8 @@ coffre_check(coffre_vault *v, int fix, coffre_report_fn fn, void *ctx,
 		goto out;
 	}
 	rc = index_docs(ix, NULL, check_doc, &c);
+	if (rc == 0)
+		rc = index_arcs(ix, check_arc, &c);
 	if (rc == -1) {
 		report(&c, 1, "%s", index_errmsg(v->index));
 		c.fatal = 1;
@@ -253,5 +277,6 @@ out:
 	free(c.keyids);
 	free(c.orphans);
 	free(c.keyless);
+	free(c.keyless_arc);
 	return rc;
 }

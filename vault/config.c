@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coffre.h"
 #include "vault/config.h"
 #include "vault/util.h"
 
@@ -130,6 +131,42 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 			snprintf(c->types[c->ntypes], CONFIG_TYPE_LEN + 1,
 			    "%s", v);
 			c->ntypes++;
+		} else if (strncmp(k, "retention.", 10) == 0) {
+			char *end;
+			unsigned long days;
+			int j;
+			if (!coffre_valid_id(k + 10)) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: retention.KIND takes "
+				    "a document kind of [A-Za-z0-9._:@-]",
+				    lineno);
+				return -1;
+			}
+			errno = 0;
+			days = strtoul(v, &end, 10);
+			if (*v < '0' || *v > '9' || *end != '\0' ||
+			    errno != 0 || days > 36500) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: retention.%s takes a "
+				    "number of days from 0 to 36500",
+				    lineno, k + 10);
+				return -1;
+			}
+			for (j = 0; j < c->nclasses; j++)
+				if (strcmp(c->classes[j].kind, k + 10) == 0)
+					break;
+			if (j == CONFIG_CLASSES_MAX) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: more than %d "
+				    "retention classes",
+				    lineno, CONFIG_CLASSES_MAX);
+				return -1;
+			}
+			snprintf(c->classes[j].kind, sizeof(c->classes[j].kind),
+			    "%s", k + 10);
+			c->classes[j].days = (unsigned)days;
+			if (j == c->nclasses)
+				c->nclasses++;
 		} else {
 			snprintf(err, errlen,
 			    "coffre.conf line %d: unknown setting '%.64s'",

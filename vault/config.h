@@ -13,10 +13,19 @@
 #define CONFIG_TYPE_LEN 127
 #define CONFIG_BYTES_MAX (64 * 1024)
 
+#define CONFIG_CLASSES_MAX 32
+
 struct config {
 	uint64_t max_doc;
 	int ntypes;
 	char types[CONFIG_TYPES_MAX][CONFIG_TYPE_LEN + 1];
+	/* Retention classes: documents of ${kind} are shredded by the sweep
+	 * ${days} after their latest review decision. */
+	int nclasses;
+	struct {
+		char kind[129];
+		unsigned days;
+	} classes[CONFIG_CLASSES_MAX];
 };
 
 /* config_defaults(c): the defaults of SPEC.md (32 MiB, section 7's types). */

@@ -23,7 +23,7 @@
 
 struct index {
 	MDB_env *env;
-	MDB_dbi docs, reviews, by_user, meta;
+	MDB_dbi docs, reviews, by_user, meta, archives;
 	char err[256];
 };
 
@@ -87,7 +87,9 @@ index_open(const char *dir, int create, struct index **out, char *err,
 	    (rc = mdb_dbi_open(txn, "reviews", f, &ix->reviews)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "by_user", f | MDB_DUPSORT | MDB_DUPFIXED,
 		 &ix->by_user)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", f, &ix->meta)) != 0)
+	    (rc = mdb_dbi_open(txn, "meta", f, &ix->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "archives", MDB_CREATE, &ix->archives)) !=
+		0)
 		goto err;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -266,8 +268,8 @@ strlen_max(const char *s, size_t max)
 	return n > max ? max : n;
 }
 
-int
-index_doc_put(struct index_txn *x, const struct idoc *d)
+static int
+rec_put(struct index_txn *x, int arc, const struct idoc *d)
 {
 	uint8_t rec[DOC_FIXED + 4 * 130 + INDEX_SEALED_NAME_MAX +
 	    INDEX_MAC_BYTES];
@@ -305,12 +307,16 @@ index_doc_put(struct index_txn *x, const struct idoc *d)
 	n += tl;
 	memcpy(rec + n, d->sname, d->snamelen);
 	n += d->snamelen;
-	mac(x, "coffre-idx-doc", d->id, 16, rec, n, rec + n);
+	mac(x, arc ? "coffre-idx-arc" : "coffre-idx-doc", d->id, 16, rec, n,
+	    rec + n);
 	n += INDEX_MAC_BYTES;
 	v.mv_size = n;
 	v.mv_data = rec;
-	if ((rc = mdb_put(x->txn, x->ix->docs, &k, &v, 0)) != 0)
+	if ((rc = mdb_put(x->txn, arc ? x->ix->archives : x->ix->docs, &k, &v,
+		 0)) != 0)
 		return ifail(x->ix, rc);
+	if (arc)
+		return seg_end_raise(x, &d->loc);
 	uk.mv_size = ul;
 	uk.mv_data = (void *)(uintptr_t)d->user;
 	rc = mdb_put(x->txn, x->ix->by_user, &uk, &k, MDB_NODUPDATA);
@@ -320,8 +326,8 @@ index_doc_put(struct index_txn *x, const struct idoc *d)
 }
 
 static int
-doc_parse(struct index_txn *x, const uint8_t id[16], const MDB_val *v,
-    struct idoc *d)
+doc_parse(struct index_txn *x, int arc, const uint8_t id[16],
+    const MDB_val *v, struct idoc *d)
 {
 	const uint8_t *r = v->mv_data;
 	uint8_t m[32];
@@ -337,7 +343,7 @@ doc_parse(struct index_txn *x, const uint8_t id[16], const MDB_val *v,
 	n = DOC_FIXED + ul + cl + kl + tl + sl;
 	if (v->mv_size != n + INDEX_MAC_BYTES)
 		return icorrupt(x->ix, "document record");
-	mac(x, "coffre-idx-doc", id, 16, r, n, m);
+	mac(x, arc ? "coffre-idx-arc" : "coffre-idx-doc", id, 16, r, n, m);
 	if (sodium_memcmp(m, r + n, INDEX_MAC_BYTES) != 0)
 		return icorrupt(x->ix, "document record (MAC)");
 	if (ul > COFFRE_ID_MAX || cl > COFFRE_ID_MAX || kl > COFFRE_ID_MAX ||
@@ -369,17 +375,41 @@ doc_parse(struct index_txn *x, const uint8_t id[16], const MDB_val *v,
 	return 0;
 }
 
-int
-index_doc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d)
+static int
+rec_get(struct index_txn *x, int arc, const uint8_t id[16], struct idoc *d)
 {
 	MDB_val k = {16, (void *)(uintptr_t)id}, v;
-	int rc = mdb_get(x->txn, x->ix->docs, &k, &v);
+	int rc = mdb_get(x->txn, arc ? x->ix->archives : x->ix->docs, &k, &v);
 
 	if (rc == MDB_NOTFOUND)
 		return INDEX_ENOTFOUND;
 	if (rc != 0)
 		return ifail(x->ix, rc);
-	return doc_parse(x, id, &v, d);
+	return doc_parse(x, arc, id, &v, d);
+}
+
+int
+index_doc_put(struct index_txn *x, const struct idoc *d)
+{
+	return rec_put(x, 0, d);
+}
+
+int
+index_doc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d)
+{
+	return rec_get(x, 0, id, d);
+}
+
+int
+index_arc_put(struct index_txn *x, const struct idoc *d)
+{
+	return rec_put(x, 1, d);
+}
+
+int
+index_arc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d)
+{
+	return rec_get(x, 1, id, d);
 }
 
 int
@@ -497,8 +527,8 @@ out:
 	return rc;
 }
 
-int
-index_docs(struct index_txn *x, const char *user,
+static int
+recs(struct index_txn *x, int arc, const char *user,
     int (*fn)(void *, const struct idoc *), void *ctx)
 {
 	MDB_cursor *c;
@@ -508,8 +538,12 @@ index_docs(struct index_txn *x, const char *user,
 
 	if ((d = malloc(sizeof(*d))) == NULL)
 		return icorrupt(x->ix, "memory");
+	if (arc)
+		user = NULL; /* archives: the caller filters */
 	if ((rc = mdb_cursor_open(x->txn,
-		 user != NULL ? x->ix->by_user : x->ix->docs, &c)) != 0) {
+		 user != NULL ? x->ix->by_user
+			      : (arc ? x->ix->archives : x->ix->docs),
+		 &c)) != 0) {
 		free(d);
 		return ifail(x->ix, rc);
 	}
@@ -533,7 +567,7 @@ index_docs(struct index_txn *x, const char *user,
 		} else if (k.mv_size != 16) {
 			rc = icorrupt(x->ix, "document key");
 		} else {
-			rc = doc_parse(x, k.mv_data, &v, d);
+			rc = doc_parse(x, arc, k.mv_data, &v, d);
 		}
 		if (rc != 0 || (rc = fn(ctx, d)) != 0)
 			break;
@@ -545,4 +579,18 @@ index_docs(struct index_txn *x, const char *user,
 	mdb_cursor_close(c);
 	free(d);
 	return rc;
+}
+
+int
+index_docs(struct index_txn *x, const char *user,
+    int (*fn)(void *, const struct idoc *), void *ctx)
+{
+	return recs(x, 0, user, fn, ctx);
+}
+
+int
+index_arcs(struct index_txn *x, int (*fn)(void *, const struct idoc *),
+    void *ctx)
+{
+	return recs(x, 1, NULL, fn, ctx);
 }

@@ -112,4 +112,14 @@ int index_reviews(struct index_txn *x, const uint8_t id[16],
 int index_docs(struct index_txn *x, const char *user,
     int (*fn)(void *ctx, const struct idoc *d), void *ctx);
 
+/*
+ * Archive records: the same layout as documents in a table of their own
+ * ("archives"), with the contract id in the community field and their own
+ * MAC domain.  index_arcs() gives them oldest first.
+ */
+int index_arc_put(struct index_txn *x, const struct idoc *d);
+int index_arc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d);
+int index_arcs(struct index_txn *x,
+    int (*fn)(void *ctx, const struct idoc *d), void *ctx);
+
 #endif /* !COFFRE_INDEX_H */

@@ -163,3 +163,63 @@ util_mkdir(const char *path)
 		return 0;
 	return -1;
 }
+
+int
+util_day_parse(const char *s, int32_t *day)
+{
+	struct tm tm;
+	time_t t;
+	int y, m, d;
+
+	for (int i = 0; i < 10; i++) {
+		if (i == 4 || i == 7) {
+			if (s[i] != '-')
+				return -1;
+		} else if (s[i] < '0' || s[i] > '9') {
+			return -1;
+		}
+	}
+	if (s[10] != '\0')
+		return -1;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1970 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	t = timegm(&tm);
+	/* timegm normalises 31 April into 1 May: refuse what moved. */
+	if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != m - 1)
+		return -1;
+	*day = (int32_t)(t / 86400);
+	return 0;
+}
+
+void
+util_day_format(int32_t day, char buf[11])
+{
+	struct tm tm;
+	time_t t = (time_t)day * 86400;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, 11, "%Y-%m-%d", &tm) == 0)
+		strcpy(buf, "1970-01-01");
+}
+
+int32_t
+util_day_add_years(int32_t day, unsigned years)
+{
+	struct tm tm;
+	time_t t = (time_t)day * 86400;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return day;
+	tm.tm_year += (int)years;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	t = timegm(&tm);
+	return (int32_t)(t / 86400);
+}

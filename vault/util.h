@@ -20,6 +20,17 @@ int util_docid_decode(const char *s, uint8_t raw[UTIL_DOCID_RAW]);
 /* util_iso8601(t, buf): UTC "YYYY-MM-DDTHH:MM:SSZ" into ${buf} (21 bytes). */
 void util_iso8601(int64_t t, char buf[21]);
 
+/*
+ * Days since 1970-01-01 (UTC), for dates of contracts and retention.
+ * util_day_parse(s, day): strict "YYYY-MM-DD" (a real calendar date,
+ * 1970-2999); 0 or -1.  util_day_format(day, buf): "YYYY-MM-DD".
+ * util_day_add_years(day, years): the same month and day ${years} later
+ * (29 February becomes 1 March in a common year).
+ */
+int util_day_parse(const char *s, int32_t *day);
+void util_day_format(int32_t day, char buf[11]);
+int32_t util_day_add_years(int32_t day, unsigned years);
+
 /* util_write_all(fd, buf, len): write everything; 0 or -1 (errno). */
 int util_write_all(int fd, const void *buf, size_t len);
 

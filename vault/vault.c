@@ -523,6 +523,17 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
     const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
     char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
 {
+	return vault_seal(v, 0, user, community, kind, name, rd, rdctx, id,
+	    type, size);
+}
+
+int
+vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
+    const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
+{
+	const char *community = group;
+	struct tree_contract ct;
 	struct sealing s = {0};
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
@@ -535,8 +546,9 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 
 	if (!coffre_valid_id(user) || !coffre_valid_id(community))
 		return vault_err(v, COFFRE_EREJECT,
-		    "malformed user or community id: 1 to 128 bytes of "
-		    "[A-Za-z0-9._:@-]");
+		    "malformed user or %s id: 1 to 128 bytes of "
+		    "[A-Za-z0-9._:@-]",
+		    archive ? "contract" : "community");
 	if (kind != NULL && !coffre_valid_id(kind))
 		return vault_err(v, COFFRE_EREJECT,
 		    "malformed kind: 1 to 128 bytes of [A-Za-z0-9._:@-]");
@@ -593,7 +605,21 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
-	rc = tree_user_ensure(tx, user, strlen(user), &uk);
+	if (archive) {
+		/* Archives belong to the contract, not the user: no fence. */
+		rc = tree_contract_ensure(tx, user, strlen(user), group,
+		    strlen(group), &ct);
+		if (rc == 0 && vault_contract_expired(&ct)) {
+			rc = vault_err(v, COFFRE_EGONE,
+			    "the retention of contract %s of user %s has "
+			    "ended: nothing more can be archived under it",
+			    group, user);
+			goto out;
+		}
+		uk = ct.node;
+	} else {
+		rc = tree_user_ensure(tx, user, strlen(user), &uk);
+	}
 	if (rc == TREE_EFENCED) {
 		rc = vault_err(v, COFFRE_EGONE,
 		    "user %s was shredded; a returning person gets a new user "
@@ -601,8 +627,10 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 		    user);
 		goto out;
 	}
-	if (rc != 0 || (rc = tree_leaf_new(tx, uk, TREE_KIND_DOC, v->dk,
-			    &d->keyid)) != 0) {
+	if (rc != 0 ||
+	    (rc = tree_leaf_new(tx, uk,
+		 archive ? TREE_KIND_ARCHIVE : TREE_KIND_DOC, v->dk,
+		 &d->keyid)) != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
@@ -644,7 +672,7 @@ coffre_seal(coffre_vault *v, const char *user, const char *community,
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
-	if (index_doc_put(ix, d) != 0) {
+	if ((archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) != 0) {
 		rc = vault_index_code(v);
 		goto out;
 	}
@@ -1083,7 +1111,10 @@ coffre_shred_user(coffre_vault *v, const char *user,
 		    "malformed user id: 1 to 128 bytes of [A-Za-z0-9._:@-]");
 	if ((rc = vault_lock(v, LOCK_EX)) != 0)
 		return rc;
-	/* 1. Keys: fence, destroy, re-key the path, new root (committed). */
+	/*
+	 * 1. Keys: fence, destroy, re-key the path, new root; and U's running
+	 * contracts end today, in the same commit.
+	 */
 	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
@@ -1092,18 +1123,18 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	if (rc == TREE_EFENCED) {
 		memset(&st, 0, sizeof(st));
 		st.epoch_before = st.epoch_after = tree_epoch(tx);
-		tree_abort(tx);
-		tx = NULL;
 	} else if (rc != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
-	} else {
-		rc = tree_commit(tx);
-		tx = NULL;
-		if (rc != 0) {
-			rc = vault_tree_code(v, rc);
-			goto out;
-		}
+	}
+	if ((rc = vault_end_user_contracts(v, tx, user,
+		 &res->contracts_ended)) != 0)
+		goto out;
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
 	}
 	res->keys_destroyed = st.destroyed;
 	res->wraps = st.wraps;

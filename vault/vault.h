@@ -74,4 +74,31 @@ int vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
 int vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
     coffre_write_fn wr, void *wrctx);
 
+/*
+ * vault_seal(v, archive, user, group, kind, name, rd, rdctx, id, type,
+ * size): coffre_seal() for a document (${group} is the community), or with
+ * ${archive} an archive record under the contract (${user}, ${group}).
+ */
+int vault_seal(coffre_vault *v, int archive, const char *user,
+    const char *group, const char *kind, const char *name, coffre_read_fn rd,
+    void *rdctx, char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size);
+
+struct tree_contract;
+
+/* vault_today(): the current day (UTC), days since 1970-01-01. */
+int32_t vault_today(void);
+
+/*
+ * vault_contract_expired(c): 1 if ${c} has ended, its retention is over
+ * (today is past its retain-until day) and no hold stands.
+ */
+int vault_contract_expired(const struct tree_contract *c);
+
+/*
+ * vault_end_user_contracts(v, tx, user, count): end today, within ${tx},
+ * every running contract of ${user} (shred --user does).  0 or a code.
+ */
+int vault_end_user_contracts(coffre_vault *v, struct tree_txn *tx,
+    const char *user, uint64_t *count);
+
 #endif /* !COFFRE_VAULT_H */

@@ -1,0 +1,731 @@
+/*
+ * archive.c: contract archives under time-locked keys (SPEC.md sections 3,
+ * 4 and 6; docs/RETENTION.md).  An archive is sealed under a leaf of its
+ * contract's owner node AK, not of the user, so shredding the user leaves
+ * it alone.  The contract's state (running or ended, end day, retain-until
+ * day, holds) lives in AK's authenticated attributes in keys/, so that no
+ * rollback of the data can shorten a retention.  Time is the system clock's
+ * and nothing else's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+
+#include "keys/tree.h"
+#include "vault/config.h"
+#include "vault/index.h"
+#include "vault/util.h"
+#include "vault/vault.h"
+
+int32_t
+vault_today(void)
+{
+	return (int32_t)(time(NULL) / 86400);
+}
+
+int
+vault_contract_expired(const struct tree_contract *c)
+{
+	return c->ended && c->holds == 0 && vault_today() > c->retain_until;
+}
+
+int
+coffre_archive(coffre_vault *v, const char *user, const char *contract,
+    const char *name, coffre_read_fn rd, void *rdctx,
+    char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
+{
+	return vault_seal(v, 1, user, contract, NULL, name, rd, rdctx, id,
+	    type, size);
+}
+
+static int
+check_ids(coffre_vault *v, const char *user, const char *contract)
+{
+	if (!coffre_valid_id(user) || !coffre_valid_id(contract))
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed user or contract id: 1 to 128 bytes of "
+		    "[A-Za-z0-9._:@-]");
+	return 0;
+}
+
+static int
+check_reason(coffre_vault *v, const char *reason)
+{
+	size_t n;
+
+	if (reason == NULL || reason[0] == '\0')
+		return vault_err(v, COFFRE_EREJECT, "a reason is required");
+	for (n = 0; reason[n] != '\0'; n++)
+		if (n >= COFFRE_NOTE_MAX || (unsigned char)reason[n] < 0x20)
+			return vault_err(v, COFFRE_EREJECT,
+			    "malformed reason: at most %d bytes, no control "
+			    "characters",
+			    COFFRE_NOTE_MAX);
+	return 0;
+}
+
+/* The vault's retention period, kept with the keys at init. */
+static int
+retention_years(coffre_vault *v, struct tree_txn *tx, unsigned *years)
+{
+	uint64_t y;
+	int rc = tree_meta_get(tx, "retention_years", &y);
+
+	if (rc == TREE_ENOTFOUND)
+		y = COFFRE_DEFAULT_RETENTION_YEARS;
+	else if (rc != 0)
+		return vault_tree_code(v, rc);
+	if (y < 1 || y > 100)
+		return vault_err(v, COFFRE_EFAIL,
+		    "keys/tree.mdb: corrupt retention period");
+	*years = (unsigned)y;
+	return 0;
+}
+
+/* Find a contract in a write transaction; map the tree's codes. */
+static int
+contract_load(coffre_vault *v, struct tree_txn *tx, const char *user,
+    const char *contract, struct tree_contract *c)
+{
+	int rc = tree_contract_find(tx, user, strlen(user), contract,
+	    strlen(contract), c);
+
+	if (rc == TREE_ENOTFOUND)
+		return vault_err(v, COFFRE_ENOTFOUND,
+		    "no archive was made for contract %s of user %s (or it was "
+		    "swept)",
+		    contract, user);
+	if (rc != 0)
+		return vault_tree_code(v, rc);
+	return 0;
+}
+
+/* End a contract at ${day} within ${tx}; never shortens a retention. */
+static int
+contract_end_at(coffre_vault *v, struct tree_txn *tx, struct tree_contract *c,
+    int32_t day, unsigned years)
+{
+	int32_t until = util_day_add_years(day, years);
+	char a[11], b[11];
+
+	if (c->ended && until < c->retain_until) {
+		util_day_format(c->retain_until, a);
+		util_day_format(until, b);
+		return vault_err(v, COFFRE_ELOCKED,
+		    "the contract is retained until %s; ending it on a date "
+		    "that gives %s would shorten that, which is refused",
+		    a, b);
+	}
+	if (c->ended && until == c->retain_until)
+		return 0; /* the same end again */
+	c->ended = 1;
+	c->end_day = day;
+	c->retain_until = until;
+	if (tree_contract_set(tx, c) != 0)
+		return vault_tree_code(v, -1);
+	return 0;
+}
+
+struct ending {
+	coffre_vault *v;
+	struct tree_txn *tx;
+	unsigned years;
+	uint64_t count;
+};
+
+static int
+end_running(void *ctx, struct tree_contract *c)
+{
+	struct ending *e = ctx;
+	int rc;
+
+	if (c->ended)
+		return 0;
+	if ((rc = contract_end_at(e->v, e->tx, c, vault_today(), e->years)) !=
+	    0)
+		return rc;
+	e->count++;
+	return 0;
+}
+
+int
+vault_end_user_contracts(coffre_vault *v, struct tree_txn *tx,
+    const char *user, uint64_t *count)
+{
+	struct ending e = {v, tx, 0, 0};
+	int rc;
+
+	*count = 0;
+	if ((rc = retention_years(v, tx, &e.years)) != 0)
+		return rc;
+	rc = tree_contracts_of_user(tx, user, strlen(user), end_running, &e);
+	if (rc == -1)
+		return vault_tree_code(v, rc);
+	*count = e.count;
+	return rc;
+}
+
+int
+coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
+    const char *date, char retain_until[11])
+{
+	struct tree_contract c;
+	struct tree_txn *tx = NULL;
+	unsigned years;
+	int32_t day = vault_today();
+	int rc;
+
+	if ((rc = check_ids(v, user, contract)) != 0)
+		return rc;
+	if (date != NULL && util_day_parse(date, &day) != 0)
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed date '%.32s': YYYY-MM-DD", date);
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		return rc;
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if ((rc = retention_years(v, tx, &years)) != 0 ||
+	    (rc = contract_load(v, tx, user, contract, &c)) != 0 ||
+	    (rc = contract_end_at(v, tx, &c, day, years)) != 0)
+		goto out;
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	util_day_format(c.retain_until, retain_until);
+out:
+	tree_abort(tx);
+	vault_unlock(v);
+	return rc;
+}
+
+int
+coffre_hold(coffre_vault *v, const char *user, const char *contract,
+    const char *reason, int on)
+{
+	struct tree_contract c;
+	struct tree_txn *tx = NULL;
+	int rc;
+
+	if ((rc = check_ids(v, user, contract)) != 0 ||
+	    (rc = check_reason(v, reason)) != 0)
+		return rc;
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		return rc;
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if ((rc = contract_load(v, tx, user, contract, &c)) != 0)
+		goto out;
+	if (on) {
+		if (c.holds >= 0xffff) {
+			rc = vault_err(v, COFFRE_EREJECT, "too many holds");
+			goto out;
+		}
+		c.holds++;
+	} else {
+		if (c.holds == 0) {
+			rc = vault_err(v, COFFRE_ENOTFOUND,
+			    "no hold stands on contract %s of user %s",
+			    contract, user);
+			goto out;
+		}
+		c.holds--;
+	}
+	if (tree_contract_set(tx, &c) != 0) {
+		rc = vault_tree_code(v, -1);
+		goto out;
+	}
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0)
+		rc = vault_tree_code(v, rc);
+out:
+	tree_abort(tx);
+	vault_unlock(v);
+	return rc;
+}
+
+/* Fill the contract part of ${a} from ${c}. */
+static void
+arc_state(struct coffre_archive *a, const struct tree_contract *c)
+{
+	a->ended = c->ended;
+	a->holds = c->holds;
+	a->end_date[0] = a->retain_until[0] = '\0';
+	if (c->ended) {
+		util_day_format(c->end_day, a->end_date);
+		util_day_format(c->retain_until, a->retain_until);
+	}
+	if (vault_contract_expired(c))
+		a->status = COFFRE_ARC_EXPIRED;
+}
+
+struct arclisting {
+	coffre_vault *v;
+	struct tree_txn *tx;
+	const char *user;
+	coffre_archive_fn fn;
+	void *ctx;
+	struct coffre_archive a;
+};
+
+static int
+arc_one(void *ctx, const struct idoc *d)
+{
+	struct arclisting *l = ctx;
+	struct tree_contract c;
+	int rc;
+
+	if (l->user != NULL && strcmp(l->user, d->user) != 0)
+		return 0;
+	memset(&l->a, 0, sizeof(l->a));
+	util_docid_encode(d->id, l->a.id);
+	snprintf(l->a.user, sizeof(l->a.user), "%s", d->user);
+	snprintf(l->a.contract, sizeof(l->a.contract), "%s", d->community);
+	snprintf(l->a.type, sizeof(l->a.type), "%s", d->type);
+	l->a.size = d->size;
+	l->a.created = d->created;
+	l->a.status = d->status == COFFRE_SHREDDED ? COFFRE_ARC_SHREDDED
+						   : COFFRE_ARC_LIVE;
+	rc = tree_contract_find(l->tx, d->user, strlen(d->user), d->community,
+	    strlen(d->community), &c);
+	if (rc == TREE_ENOTFOUND)
+		l->a.status = COFFRE_ARC_SHREDDED; /* swept */
+	else if (rc != 0)
+		return vault_tree_code(l->v, rc);
+	else if (l->a.status == COFFRE_ARC_LIVE)
+		arc_state(&l->a, &c);
+	else {
+		arc_state(&l->a, &c);
+		l->a.status = COFFRE_ARC_SHREDDED;
+	}
+	return l->fn(l->ctx, &l->a);
+}
+
+int
+coffre_archives(coffre_vault *v, const char *user, coffre_archive_fn fn,
+    void *ctx)
+{
+	struct arclisting *l;
+	struct index_txn *ix = NULL;
+	int rc;
+
+	if (user != NULL && !coffre_valid_id(user))
+		return vault_err(v, COFFRE_EREJECT, "malformed user id");
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	l->v = v;
+	l->user = user;
+	l->fn = fn;
+	l->ctx = ctx;
+	if ((rc = vault_lock(v, LOCK_SH)) != 0)
+		goto out0;
+	if ((rc = tree_begin(v->tree, 0, &l->tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	rc = index_arcs(ix, arc_one, l);
+	if (rc == -1)
+		rc = vault_index_code(v);
+out:
+	index_abort(ix);
+	tree_abort(l->tx);
+	vault_unlock(v);
+out0:
+	free(l);
+	return rc;
+}
+
+/*
+ * Load archive ${ids} and its contract; with ${key}, its key into v->dk.
+ * Refuses an expired one as gone.  Takes no lock.
+ */
+static int
+arc_load(coffre_vault *v, const char *ids, struct idoc *d,
+    struct tree_contract *c, int key)
+{
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	uint8_t raw[16];
+	int rc;
+
+	if (util_docid_decode(ids, raw) != 0)
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed archive id '%.40s'", ids);
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0)
+		return vault_index_code(v);
+	rc = index_arc_get(ix, raw, d);
+	index_abort(ix);
+	if (rc == INDEX_ENOTFOUND)
+		return vault_err(v, COFFRE_ENOTFOUND, "no archive %s", ids);
+	if (rc != 0)
+		return vault_index_code(v);
+	if (d->status == COFFRE_SHREDDED)
+		return vault_err(v, COFFRE_EGONE, "archive %s was destroyed",
+		    ids);
+	if ((rc = tree_begin(v->tree, 0, &tx)) != 0)
+		return vault_tree_code(v, rc);
+	rc = tree_contract_find(tx, d->user, strlen(d->user), d->community,
+	    strlen(d->community), c);
+	if (rc == TREE_ENOTFOUND) {
+		tree_abort(tx);
+		return vault_err(v, COFFRE_EGONE,
+		    "archive %s was destroyed (its contract was swept)", ids);
+	}
+	if (rc == 0 && key)
+		rc = tree_node_key(tx, d->keyid, v->dk);
+	tree_abort(tx);
+	if (rc == TREE_ENOTFOUND)
+		return vault_err(v, COFFRE_EGONE,
+		    "archive %s was destroyed (its key is gone)", ids);
+	if (rc != 0)
+		return vault_tree_code(v, rc);
+	return 0;
+}
+
+int
+coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
+    coffre_write_fn wr, void *wrctx)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	struct tree_contract c;
+	char until[11];
+	int rc;
+
+	if (d == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	if ((rc = check_reason(v, reason)) != 0)
+		goto out;
+	if ((rc = vault_lock(v, LOCK_SH)) != 0)
+		goto out;
+	rc = arc_load(v, ids, d, &c, 1);
+	vault_unlock(v);
+	if (rc == 0 && vault_contract_expired(&c)) {
+		util_day_format(c.retain_until, until);
+		rc = vault_err(v, COFFRE_EGONE,
+		    "archive %s: its retention ended on %s; it can no longer "
+		    "be read",
+		    ids, until);
+	}
+	if (rc == 0)
+		rc = vault_stream_body(v, d, ids, wr, wrctx);
+out:
+	sodium_memzero(v->dk, 32);
+	free(d);
+	return rc;
+}
+
+/* Mark archive records whose key is gone as destroyed, in one commit. */
+struct arcmark {
+	coffre_vault *v;
+	struct tree_txn *tx;
+	struct idoc *batch;
+	size_t n, cap;
+};
+
+static int
+arcmark_collect(void *ctx, const struct idoc *d)
+{
+	struct arcmark *m = ctx;
+	uint8_t *k = m->v->dk;
+	int rc;
+
+	if (d->status == COFFRE_SHREDDED)
+		return 0;
+	rc = tree_node_key(m->tx, d->keyid, k);
+	sodium_memzero(k, 32);
+	if (rc != TREE_ENOTFOUND)
+		return rc == 0 ? 0 : vault_tree_code(m->v, rc);
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct idoc *nb = realloc(m->batch, cap * sizeof(*nb));
+		if (nb == NULL)
+			return vault_err(m->v, COFFRE_EFAIL, "out of memory");
+		m->batch = nb;
+		m->cap = cap;
+	}
+	m->batch[m->n++] = *d;
+	return 0;
+}
+
+static int
+mark_gone_archives(coffre_vault *v, uint64_t *count)
+{
+	struct arcmark m = {v, NULL, NULL, 0, 0};
+	struct index_txn *ix = NULL;
+	int rc;
+
+	if ((rc = tree_begin(v->tree, 0, &m.tx)) != 0)
+		return vault_tree_code(v, rc);
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	rc = index_arcs(ix, arcmark_collect, &m);
+	if (rc == -1)
+		rc = vault_index_code(v);
+	for (size_t i = 0; rc == 0 && i < m.n; i++) {
+		m.batch[i].status = COFFRE_SHREDDED;
+		m.batch[i].snamelen = 0;
+		if (index_arc_put(ix, &m.batch[i]) != 0)
+			rc = vault_index_code(v);
+	}
+	if (rc == 0) {
+		rc = index_commit_lazy(ix);
+		ix = NULL;
+		if (rc != 0)
+			rc = vault_index_code(v);
+	}
+	*count = m.n;
+out:
+	index_abort(ix);
+	tree_abort(m.tx);
+	free(m.batch);
+	return rc;
+}
+
+int
+coffre_shred_archive(coffre_vault *v, const char *ids,
+    struct coffre_shred_result *res)
+{
+	struct idoc *d = calloc(1, sizeof(*d));
+	struct tree_contract c;
+	struct tree_shred_stats st;
+	struct tree_txn *tx = NULL;
+	uint64_t n;
+	char until[11];
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (d == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		goto out0;
+	if ((rc = arc_load(v, ids, d, &c, 0)) != 0)
+		goto out;
+	if (!vault_contract_expired(&c)) {
+		if (!c.ended)
+			rc = vault_err(v, COFFRE_ELOCKED,
+			    "archive %s: its contract is still running; it is "
+			    "kept for the retention period after it ends",
+			    ids);
+		else if (c.holds > 0)
+			rc = vault_err(v, COFFRE_ELOCKED,
+			    "archive %s: a legal hold stands on its contract",
+			    ids);
+		else {
+			util_day_format(c.retain_until, until);
+			rc = vault_err(v, COFFRE_ELOCKED,
+			    "archive %s is retained until %s; it cannot be "
+			    "destroyed before",
+			    ids, until);
+		}
+		goto out;
+	}
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0 ||
+	    (rc = tree_shred(tx, &d->keyid, 1, &st)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	res->documents = 1;
+	res->keys_destroyed = st.destroyed;
+	res->wraps = st.wraps;
+	res->epoch_before = st.epoch_before;
+	res->epoch_after = st.epoch_after;
+	rc = mark_gone_archives(v, &n);
+out:
+	if (tree_settle(v->tree) != 0 && rc == 0)
+		rc = vault_tree_code(v, -1);
+	tree_abort(tx);
+	vault_unlock(v);
+out0:
+	free(d);
+	return rc;
+}
+
+/* Sweep: collect expired contracts and documents past their class. */
+struct sweeping {
+	coffre_vault *v;
+	struct tree_txn *tx;
+	struct index_txn *ix;
+	uint64_t *nodes;
+	size_t n, cap;
+	struct idoc *docs;
+	size_t ndocs, capdocs;
+	uint64_t contracts;
+	int64_t now;
+};
+
+static int
+add_node(struct sweeping *s, uint64_t node)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		uint64_t *nn = realloc(s->nodes, cap * sizeof(*nn));
+		if (nn == NULL)
+			return vault_err(s->v, COFFRE_EFAIL, "out of memory");
+		s->nodes = nn;
+		s->cap = cap;
+	}
+	s->nodes[s->n++] = node;
+	return 0;
+}
+
+static int
+sweep_contract(void *ctx, struct tree_contract *c)
+{
+	struct sweeping *s = ctx;
+
+	if (!vault_contract_expired(c))
+		return 0;
+	s->contracts++;
+	return add_node(s, c->node);
+}
+
+static int
+last_review(void *ctx, const struct ireview *r)
+{
+	*(int64_t *)ctx = r->at;
+	return 0;
+}
+
+static int
+sweep_doc(void *ctx, const struct idoc *d)
+{
+	struct sweeping *s = ctx;
+	const struct config *conf = &s->v->conf;
+	int64_t at = -1;
+	int i, rc;
+
+	if (d->status != COFFRE_APPROVED && d->status != COFFRE_REJECTED)
+		return 0;
+	for (i = 0; i < conf->nclasses; i++)
+		if (strcmp(conf->classes[i].kind, d->kind) == 0)
+			break;
+	if (i == conf->nclasses)
+		return 0;
+	if ((rc = index_reviews(s->ix, d->id, last_review, &at)) != 0)
+		return rc == -1 ? vault_index_code(s->v) : rc;
+	if (at < 0 || at + (int64_t)conf->classes[i].days * 86400 > s->now)
+		return 0;
+	if (s->ndocs == s->capdocs) {
+		size_t cap = s->capdocs ? s->capdocs * 2 : 64;
+		struct idoc *nd = realloc(s->docs, cap * sizeof(*nd));
+		if (nd == NULL)
+			return vault_err(s->v, COFFRE_EFAIL, "out of memory");
+		s->docs = nd;
+		s->capdocs = cap;
+	}
+	s->docs[s->ndocs++] = *d;
+	return add_node(s, d->keyid);
+}
+
+int
+coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
+{
+	struct sweeping s;
+	struct tree_shred_stats st;
+	struct index_txn *ix = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&s, 0, sizeof(s));
+	memset(&st, 0, sizeof(st));
+	s.v = v;
+	s.now = (int64_t)time(NULL);
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		return rc;
+	if ((rc = tree_begin(v->tree, 1, &s.tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	st.epoch_before = st.epoch_after = tree_epoch(s.tx);
+	rc = tree_contracts_all(s.tx, sweep_contract, &s);
+	if (rc == -1)
+		rc = vault_tree_code(v, rc);
+	if (rc != 0)
+		goto out;
+	if (v->conf.nclasses > 0) {
+		if (index_begin(v->index, 0, v->mackey, &s.ix) != 0) {
+			rc = vault_index_code(v);
+			goto out;
+		}
+		rc = index_docs(s.ix, NULL, sweep_doc, &s);
+		index_abort(s.ix);
+		s.ix = NULL;
+		if (rc == -1)
+			rc = vault_index_code(v);
+		if (rc != 0)
+			goto out;
+	}
+	res->contracts = s.contracts;
+	if (s.n > 0) {
+		/* One batch: each affected node re-keyed once, one root. */
+		if ((rc = tree_shred(s.tx, s.nodes, s.n, &st)) != 0) {
+			rc = vault_tree_code(v, rc);
+			goto out;
+		}
+		rc = tree_commit(s.tx);
+		s.tx = NULL;
+		if (rc != 0) {
+			rc = vault_tree_code(v, rc);
+			goto out;
+		}
+		if ((rc = mark_gone_archives(v, &res->archives)) != 0)
+			goto out;
+		if (s.ndocs > 0) {
+			if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
+				rc = vault_index_code(v);
+				goto out;
+			}
+			for (size_t i = 0; i < s.ndocs; i++) {
+				s.docs[i].status = COFFRE_SHREDDED;
+				s.docs[i].snamelen = 0;
+				if (index_doc_put(ix, &s.docs[i]) != 0) {
+					rc = vault_index_code(v);
+					goto out;
+				}
+			}
+			rc = index_commit_lazy(ix);
+			ix = NULL;
+			if (rc != 0) {
+				rc = vault_index_code(v);
+				goto out;
+			}
+			res->documents = s.ndocs;
+		}
+	}
+	res->keys_destroyed = st.destroyed;
+	res->wraps = st.wraps;
+	res->rekeyed = st.rekeyed;
+	res->epoch_before = st.epoch_before;
+	res->epoch_after = st.epoch_after;
+out:
+	if (tree_settle(v->tree) != 0 && rc == 0)
+		rc = vault_tree_code(v, -1);
+	index_abort(ix);
+	index_abort(s.ix);
+	tree_abort(s.tx);
+	vault_unlock(v);
+	free(s.nodes);
+	free(s.docs);
+	return rc;
+}
