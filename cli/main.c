@@ -29,6 +29,11 @@ struct global {
 };
 
 static struct global g;
+/* Where results go: stdout, or a buffer that reaches stdout only when the
+ * whole command succeeded (capture_begin/capture_end). */
+static FILE *out;
+static char *capbuf;
+static size_t caplen;
 static const struct ops *ops;
 static void *be;
 
@@ -249,6 +254,30 @@ jstr(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* Buffer what a listing prints, so that a failure half-way prints nothing. */
+static void
+capture_begin(void)
+{
+	FILE *m = open_memstream(&capbuf, &caplen);
+
+	if (m != NULL)
+		out = m;
+}
+
+static int
+capture_end(int rc)
+{
+	if (out == stdout)
+		return rc;
+	fclose(out);
+	out = stdout;
+	if (rc == 0 && capbuf != NULL)
+		fwrite(capbuf, 1, caplen, stdout);
+	free(capbuf);
+	capbuf = NULL;
+	return rc;
+}
+
 static int
 fail(int rc)
 {
@@ -400,13 +429,13 @@ do_init(int argc, char **argv)
 		return rc;
 	}
 	if (g.json) {
-		fputs("{\"dir\":", stdout);
-		jstr(stdout, vault_dir());
-		fputs(",\"audit_pubkey\":", stdout);
-		jstr(stdout, pubkey);
-		fputs("}\n", stdout);
+		fputs("{\"dir\":", out);
+		jstr(out, vault_dir());
+		fputs(",\"audit_pubkey\":", out);
+		jstr(out, pubkey);
+		fputs("}\n", out);
 	} else {
-		printf("audit public key: %s\nwritten to %s/audit.pub\n",
+		fprintf(out, "audit public key: %s\nwritten to %s/audit.pub\n",
 		    pubkey, vault_dir());
 	}
 	return 0;
@@ -443,16 +472,16 @@ print_sealed(const char *id, const char *type, uint64_t size,
     const char *status)
 {
 	if (g.json) {
-		fputs("{\"id\":", stdout);
-		jstr(stdout, id);
-		fputs(",\"type\":", stdout);
-		jstr(stdout, type);
-		printf(",\"size\":%llu", (unsigned long long)size);
+		fputs("{\"id\":", out);
+		jstr(out, id);
+		fputs(",\"type\":", out);
+		jstr(out, type);
+		fprintf(out, ",\"size\":%llu", (unsigned long long)size);
 		if (status != NULL)
-			printf(",\"status\":\"%s\"", status);
-		fputs("}\n", stdout);
+			fprintf(out, ",\"status\":\"%s\"", status);
+		fputs("}\n", out);
 	} else {
-		printf("%s\n", id);
+		fprintf(out, "%s\n", id);
 	}
 }
 
@@ -653,9 +682,9 @@ do_contract_end(int argc, char **argv)
 	if ((rc = ops->contract_end(be, user, contract, date, until)) != 0)
 		return fail(rc);
 	if (g.json)
-		printf("{\"retain_until\":\"%s\"}\n", until);
+		fprintf(out, "{\"retain_until\":\"%s\"}\n", until);
 	else
-		printf("contract %s of user %s: archives retained until %s\n",
+		fprintf(out, "contract %s of user %s: archives retained until %s\n",
 		    contract, user, until);
 	return 0;
 }
@@ -680,10 +709,10 @@ do_hold(const char *cmd, int on, int argc, char **argv)
 	if ((rc = ops->hold(be, user, contract, reason, on)) != 0)
 		return fail(rc);
 	if (g.json)
-		printf("{\"user\":\"%s\",\"contract\":\"%s\",\"hold\":%s}\n",
+		fprintf(out, "{\"user\":\"%s\",\"contract\":\"%s\",\"hold\":%s}\n",
 		    user, contract, on ? "true" : "false");
 	else
-		printf("contract %s of user %s: hold %s\n", contract, user,
+		fprintf(out, "contract %s of user %s: hold %s\n", contract, user,
 		    on ? "placed" : "released");
 	return 0;
 }
@@ -698,24 +727,24 @@ arc_print(void *ctx, const struct coffre_archive *a)
 
 	util_iso8601(a->created, date);
 	if (g.json) {
-		printf("%s{\"id\":\"%s\",\"user\":", *first ? "" : ",", a->id);
-		jstr(stdout, a->user);
-		fputs(",\"contract\":", stdout);
-		jstr(stdout, a->contract);
-		fputs(",\"type\":", stdout);
-		jstr(stdout, a->type);
-		printf(",\"size\":%llu,\"created\":\"%s\",\"status\":\"%s\","
+		fprintf(out, "%s{\"id\":\"%s\",\"user\":", *first ? "" : ",", a->id);
+		jstr(out, a->user);
+		fputs(",\"contract\":", out);
+		jstr(out, a->contract);
+		fputs(",\"type\":", out);
+		jstr(out, a->type);
+		fprintf(out, ",\"size\":%llu,\"created\":\"%s\",\"status\":\"%s\","
 		       "\"contract_ended\":%s,\"end_date\":",
 		    (unsigned long long)a->size, date, arc_status[a->status],
 		    a->ended ? "true" : "false");
 		if (a->ended)
-			printf("\"%s\",\"retain_until\":\"%s\"", a->end_date,
+			fprintf(out, "\"%s\",\"retain_until\":\"%s\"", a->end_date,
 			    a->retain_until);
 		else
-			fputs("null,\"retain_until\":null", stdout);
-		printf(",\"holds\":%u}", a->holds);
+			fputs("null,\"retain_until\":null", out);
+		fprintf(out, ",\"holds\":%u}", a->holds);
 	} else {
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%llu\n", a->id,
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%llu\n", a->id,
 		    arc_status[a->status], a->user, a->contract, date,
 		    a->ended ? a->end_date
 			     : (a->status == COFFRE_ARC_SHREDDED ? "-"
@@ -738,12 +767,13 @@ do_archives(int argc, char **argv)
 		return rc;
 	if ((rc = backend_open()) != 0)
 		return rc;
+	capture_begin();
 	if (g.json)
-		fputs("{\"archives\":[", stdout);
+		fputs("{\"archives\":[", out);
 	rc = ops->archives(be, user, arc_print, &first);
 	if (g.json)
-		fputs("]}\n", stdout);
-	return rc != 0 ? fail(rc) : 0;
+		fputs("]}\n", out);
+	return capture_end(rc) != 0 ? fail(rc) : 0;
 }
 
 static int
@@ -761,7 +791,7 @@ do_sweep(int argc, char **argv)
 	if ((rc = ops->sweep(be, &r)) != 0)
 		return fail(rc);
 	if (g.json)
-		printf("{\"contracts\":%llu,\"archives\":%llu,\"documents\":"
+		fprintf(out, "{\"contracts\":%llu,\"archives\":%llu,\"documents\":"
 		       "%llu,\"keys_destroyed\":%llu,\"rekeyed\":%llu,"
 		       "\"wraps\":%llu,\"epoch_before\":%llu,"
 		       "\"epoch_after\":%llu}\n",
@@ -773,7 +803,7 @@ do_sweep(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	else
-		printf("swept %llu expired contract%s (%llu archive%s) and "
+		fprintf(out, "swept %llu expired contract%s (%llu archive%s) and "
 		       "%llu document%s past their retention class: %llu keys "
 		       "destroyed, root epoch %llu -> %llu\n",
 		    (unsigned long long)r.contracts, r.contracts == 1 ? "" : "s",
@@ -791,21 +821,21 @@ print_doc_json(const struct coffre_doc *d, int with_name)
 	char date[21];
 
 	util_iso8601(d->created, date);
-	fputs("{\"id\":", stdout);
-	jstr(stdout, d->id);
-	fputs(",\"user\":", stdout);
-	jstr(stdout, d->user);
-	fputs(",\"community\":", stdout);
-	jstr(stdout, d->community);
-	fputs(",\"kind\":", stdout);
-	jstr(stdout, d->kind);
+	fputs("{\"id\":", out);
+	jstr(out, d->id);
+	fputs(",\"user\":", out);
+	jstr(out, d->user);
+	fputs(",\"community\":", out);
+	jstr(out, d->community);
+	fputs(",\"kind\":", out);
+	jstr(out, d->kind);
 	if (with_name) {
-		fputs(",\"name\":", stdout);
-		jstr(stdout, d->name);
+		fputs(",\"name\":", out);
+		jstr(out, d->name);
 	}
-	fputs(",\"type\":", stdout);
-	jstr(stdout, d->type);
-	printf(",\"size\":%llu,\"status\":\"%s\",\"created\":\"%s\"",
+	fputs(",\"type\":", out);
+	jstr(out, d->type);
+	fprintf(out, ",\"size\":%llu,\"status\":\"%s\",\"created\":\"%s\"",
 	    (unsigned long long)d->size, coffre_status_name(d->status), date);
 }
 
@@ -830,29 +860,29 @@ do_info(int argc, char **argv)
 		return fail(rc);
 	if (g.json) {
 		print_doc_json(&d, 1);
-		fputs(",\"reviews\":[", stdout);
+		fputs(",\"reviews\":[", out);
 		for (size_t i = 0; i < d.nreviews; i++) {
 			util_iso8601(d.reviews[i].at, date);
-			printf("%s{\"decision\":\"%s\",\"at\":\"%s\",\"note\":",
+			fprintf(out, "%s{\"decision\":\"%s\",\"at\":\"%s\",\"note\":",
 			    i ? "," : "",
 			    d.reviews[i].decision == COFFRE_APPROVED
 				? "approve"
 				: "reject",
 			    date);
-			jstr(stdout, d.reviews[i].note);
-			fputs("}", stdout);
+			jstr(out, d.reviews[i].note);
+			fputs("}", out);
 		}
-		fputs("]}\n", stdout);
+		fputs("]}\n", out);
 		return 0;
 	}
 	util_iso8601(d.created, date);
-	printf("id: %s\nuser: %s\ncommunity: %s\nkind: %s\nname: %s\n"
+	fprintf(out, "id: %s\nuser: %s\ncommunity: %s\nkind: %s\nname: %s\n"
 	       "type: %s\nsize: %llu\nstatus: %s\ncreated: %s\n",
 	    d.id, d.user, d.community, d.kind, d.name, d.type,
 	    (unsigned long long)d.size, coffre_status_name(d.status), date);
 	for (size_t i = 0; i < d.nreviews; i++) {
 		util_iso8601(d.reviews[i].at, date);
-		printf("review: %s %s %s\n",
+		fprintf(out, "review: %s %s %s\n",
 		    d.reviews[i].decision == COFFRE_APPROVED ? "approve"
 							     : "reject",
 		    date, d.reviews[i].note);
@@ -868,12 +898,12 @@ list_print(void *ctx, const struct coffre_doc *d)
 
 	if (g.json) {
 		if (!*first)
-			fputc(',', stdout);
+			fputc(',', out);
 		print_doc_json(d, 0);
-		fputc('}', stdout);
+		fputc('}', out);
 	} else {
 		util_iso8601(d->created, date);
-		printf("%s\t%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", d->id,
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", d->id,
 		    coffre_status_name(d->status), d->user, d->community,
 		    d->kind[0] != '\0' ? d->kind : "-", d->type,
 		    (unsigned long long)d->size, date);
@@ -909,12 +939,13 @@ do_list(int argc, char **argv)
 	f.community = comm;
 	if ((rc = backend_open()) != 0)
 		return rc;
+	capture_begin();
 	if (g.json)
-		fputs("{\"documents\":[", stdout);
+		fputs("{\"documents\":[", out);
 	rc = ops->list(be, &f, list_print, &first);
 	if (g.json)
-		fputs("]}\n", stdout);
-	if (rc != 0)
+		fputs("]}\n", out);
+	if (capture_end(rc) != 0)
 		return fail(rc);
 	return 0;
 }
@@ -943,10 +974,10 @@ do_review(const char *cmd, int decision, int argc, char **argv)
 	if ((rc = ops->review(be, pos[0], decision, note)) != 0)
 		return fail(rc);
 	if (g.json)
-		printf("{\"id\":\"%s\",\"status\":\"%s\"}\n", pos[0],
+		fprintf(out, "{\"id\":\"%s\",\"status\":\"%s\"}\n", pos[0],
 		    coffre_status_name(decision));
 	else
-		printf("%s %s\n", pos[0], coffre_status_name(decision));
+		fprintf(out, "%s %s\n", pos[0], coffre_status_name(decision));
 	return 0;
 }
 
@@ -981,7 +1012,7 @@ do_shred(int argc, char **argv)
 	if (rc != 0)
 		return fail(rc);
 	if (g.json)
-		printf("{\"shredded_documents\":%llu,\"contracts_ended\":%llu,"
+		fprintf(out, "{\"shredded_documents\":%llu,\"contracts_ended\":%llu,"
 		       "\"keys_destroyed\":%llu,\"wraps\":%llu,"
 		       "\"epoch_before\":%llu,\"epoch_after\":%llu}\n",
 		    (unsigned long long)r.documents,
@@ -991,7 +1022,7 @@ do_shred(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	else
-		printf("shredded %llu %s%s of %s%s%s: %llu key%s "
+		fprintf(out, "shredded %llu %s%s of %s%s%s: %llu key%s "
 		       "destroyed, root epoch %llu -> %llu\n",
 		    (unsigned long long)r.documents,
 		    arc != NULL ? "archive" : "document",
@@ -1003,25 +1034,28 @@ do_shred(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	if (!g.json && r.contracts_ended > 0)
-		printf("ended %llu running contract%s today: their archives are "
+		fprintf(out, "ended %llu running contract%s today: their archives are "
 		       "kept for the retention period\n",
 		    (unsigned long long)r.contracts_ended,
 		    r.contracts_ended == 1 ? "" : "s");
 	return 0;
 }
 
+static int report_first = 1;
+
 static void
 report_line(void *ctx, int problem, const char *msg)
 {
 	(void)ctx;
 	if (g.json) {
-		fputs("{\"problem\":", stdout);
-		fputs(problem ? "true" : "false", stdout);
-		fputs(",\"message\":", stdout);
-		jstr(stdout, msg);
-		fputs("}\n", stdout);
+		fputs(report_first ? "{\"problem\":" : ",{\"problem\":", out);
+		fputs(problem ? "true" : "false", out);
+		fputs(",\"message\":", out);
+		jstr(out, msg);
+		fputs("}", out);
+		report_first = 0;
 	} else {
-		printf("%s%s\n", problem ? "PROBLEM: " : "", msg);
+		fprintf(out, "%s%s\n", problem ? "PROBLEM: " : "", msg);
 	}
 }
 
@@ -1038,11 +1072,21 @@ do_check(int argc, char **argv)
 		return rc;
 	if ((rc = backend_open()) != 0)
 		return rc;
+	if (g.json)
+		fputs("{\"findings\":[", out);
 	rc = ops->check(be, repair, report_line, NULL, &r);
+	if (g.json)
+		fprintf(out,
+		    "],\"records\":%llu,\"leaves\":%llu,\"problems\":%llu,"
+		    "\"repaired\":%llu,\"ok\":%s}\n",
+		    (unsigned long long)r.documents,
+		    (unsigned long long)r.leaves,
+		    (unsigned long long)r.problems,
+		    (unsigned long long)r.repaired, rc == 0 ? "true" : "false");
 	if (rc != 0 && r.problems == 0)
 		return fail(rc);
 	if (!g.json)
-		printf("checked %llu records (documents and archives) and %llu key leaves: %llu "
+		fprintf(out, "checked %llu records (documents and archives) and %llu key leaves: %llu "
 		       "problem%s%s\n",
 		    (unsigned long long)r.documents,
 		    (unsigned long long)r.leaves,
@@ -1081,11 +1125,16 @@ do_audit(int argc, char **argv)
 	}
 	if ((rc = backend_open()) != 0)
 		return rc;
-	rc = ops->scan(be, report_line, NULL, &r);
-	if (rc != 0 && r.opened == 0 && r.plaintext_hits == 0)
-		return fail(rc);
 	if (g.json)
-		printf("{\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
+		fputs("{\"findings\":[", out);
+	rc = ops->scan(be, report_line, NULL, &r);
+	if (rc != 0 && r.opened == 0 && r.plaintext_hits == 0) {
+		if (g.json)
+			fputs("]}\n", out);
+		return fail(rc);
+	}
+	if (g.json)
+		fprintf(out, "],\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
 		       "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
 		       "\"plaintext_hits\":%llu,\"ok\":%s}\n",
 		    (unsigned long long)r.files, (unsigned long long)r.bytes,
@@ -1095,7 +1144,7 @@ do_audit(int argc, char **argv)
 		    (unsigned long long)r.plaintext_hits,
 		    rc == 0 ? "true" : "false");
 	else
-		printf("scanned %llu files, %llu bytes\n"
+		fprintf(out, "scanned %llu files, %llu bytes\n"
 		       "(a) plaintext: %llu samples of live documents and "
 		       "names searched, %llu found\n"
 		       "(b) keys: %llu wrapped-key records found, %llu stale "
@@ -1120,10 +1169,26 @@ do_audit(int argc, char **argv)
 static int
 globals(int argc, char **argv, char **rest, int *nrest)
 {
+	int value_next = 0;
+
 	*nrest = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char **slot = NULL;
+		/*
+		 * The word after a command option that takes a value is that
+		 * value, whatever it looks like (--reason -h is a reason).
+		 * Command options without a value: --repair.
+		 */
+		if (value_next) {
+			value_next = 0;
+			if (*nrest >= MAX_ARGS) {
+				say("too many arguments");
+				return COFFRE_EUSAGE;
+			}
+			rest[(*nrest)++] = argv[i];
+			continue;
+		}
 		if (strcmp(a, "--dir") == 0)
 			slot = &g.dir;
 		else if (strcmp(a, "--socket") == 0)
@@ -1151,6 +1216,8 @@ globals(int argc, char **argv, char **rest, int *nrest)
 			return COFFRE_EUSAGE;
 		}
 		rest[(*nrest)++] = argv[i];
+		value_next = *nrest > 1 && a[0] == '-' && a[1] != '\0' &&
+		    strcmp(a, "--repair") != 0 && strcmp(a, "--version") != 0;
 	}
 	if (g.dir != NULL && g.socket != NULL) {
 		say("give --dir or --socket, not both");
@@ -1166,6 +1233,7 @@ main(int argc, char **argv)
 	int nrest, rc;
 	const char *cmd;
 
+	out = stdout;
 	if (sodium_init() < 0) {
 		say("cannot initialise libsodium");
 		return COFFRE_EFAIL;

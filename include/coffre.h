@@ -5,8 +5,9 @@
  * CAVEATS
  *
  * - One writer at a time.  A coffre_vault handle takes an exclusive lock on
- *   DIR/lock for every operation that changes the vault; a second process
- *   that wants to write waits for it.  Readers do not take it.
+ *   DIR/lock (flock) for every operation that changes the vault, and a
+ *   shared one for every read, so that no reader ever sees a root change
+ *   half done; a second process waits for the lock.
  * - Threads.  A handle may be used by one thread at a time.  Open one handle
  *   per thread, or serialise calls (the daemon does the latter).
  * - fork().  Do not use a handle in a child after fork(): LMDB environments

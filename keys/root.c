@@ -222,6 +222,13 @@ root_open(const char *path, const char *pass, size_t passlen,
 		seterr(err, errlen, "corrupt root key file", path);
 		goto err;
 	}
+	if (!(r->hdr[5] & FLAG_PASSPHRASE) && pass != NULL) {
+		seterr(err, errlen,
+		    "this vault's root key has no passphrase: give no "
+		    "--passphrase-file",
+		    path);
+		goto err;
+	}
 	if (r->hdr[5] & FLAG_PASSPHRASE) {
 		if (pass == NULL) {
 			seterr(err, errlen,

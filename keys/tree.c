@@ -195,7 +195,15 @@ node_put(struct tree_txn *x, uint64_t id, int kind, uint64_t parent,
 	bytes_store64be(kb, id);
 	d.mv_size = REC_FIXED + attrslen;
 	d.mv_data = rec;
-	rc = mdb_put(x->txn, x->t->nodes, &k, &d, 0);
+	/* A new node never replaces one: a rolled-back counter must fail. */
+	rc = mdb_put(x->txn, x->t->nodes, &k, &d, link ? MDB_NOOVERWRITE : 0);
+	if (rc == MDB_KEYEXIST) {
+		terr(x->t,
+		    "keys/tree.mdb: node %016llx exists already (corrupt "
+		    "counters)",
+		    (unsigned long long)id);
+		return -1;
+	}
 	if (rc == 0 && link) {
 		bytes_store64be(pb, parent);
 		rc = mdb_put(x->txn, x->t->children, &pk, &k, 0);

@@ -208,14 +208,14 @@ seg_open_active(struct segstore *s,
 		    "segment shorter than its committed records (truncated)");
 		goto err;
 	}
-	if ((uint64_t)st.st_size > end) {
-		/* An unacknowledged torn tail: nothing refers to it. */
-		if (ftruncate(s->wfd, (off_t)end) != 0 || fdatasync(s->wfd)) {
-			serr(err, errlen, path, strerror(errno));
-			goto err;
-		}
-	}
-	if (end >= SEG_ROLL)
+	/*
+	 * Bytes past the committed end are an unacknowledged torn tail (a
+	 * crash between a segment write and its index commit).  Nothing
+	 * refers to them; they are left as they are, and the next record
+	 * starts after them: cutting them off could only ever lose data if
+	 * the index itself were older than the segment.
+	 */
+	if ((uint64_t)st.st_size >= SEG_ROLL)
 		return seg_create(s, n + 1, err, errlen);
 	return 0;
 err:

@@ -240,11 +240,20 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 		snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
 		return COFFRE_EFAIL;
 	}
-	snprintf(path, sizeof(path), "%s/keys", dir);
+	snprintf(path, sizeof(path), "%s/lock", dir);
 	if (lstat(path, &st) == 0) {
 		snprintf(errbuf, errlen,
 		    "%s: a vault exists already here; choose another --dir",
 		    dir);
+		return COFFRE_EFAIL;
+	}
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (lstat(path, &st) == 0) {
+		snprintf(errbuf, errlen,
+		    "%s: an earlier init did not finish (keys/ exists, no "
+		    "lock file); nothing was ever sealed there: remove %s and "
+		    "run init again",
+		    dir, dir);
 		return COFFRE_EFAIL;
 	}
 	if (chmod(dir, 0700) != 0 || util_mkdir(path) != 0) {
@@ -266,13 +275,6 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 	if (index_open(dir, 1, &ix, errbuf, errlen) != 0 ||
 	    segment_store_open(dir, 1, &s, errbuf, errlen) != 0)
 		goto out;
-	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
-	    -1) {
-		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	close(fd);
 	sodium_bin2base64(pubkey, 64, pk, 32,
 	    sodium_base64_VARIANT_ORIGINAL);
 	snprintf(path, sizeof(path), "%s/audit.pub", dir);
@@ -288,7 +290,19 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 	}
 	close(fd);
 	snprintf(path, sizeof(path), "%s/keys", dir);
-	if (util_fsync_dir(path) != 0 || util_fsync_dir(dir) != 0) {
+	if (util_fsync_dir(path) != 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* The lock file last: it is what says a vault is here. */
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
+	    -1) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	if (util_fsync_dir(dir) != 0) {
 		snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -476,6 +490,40 @@ sealing_fill(struct sealing *s, coffre_read_fn rd, void *ctx, uint8_t *buf,
 	return (long)n + m;
 }
 
+/*
+ * Is the end of the document a zip's end of central directory, a zip
+ * appended to it (a polyglot, SPEC.md section 7)?  The record is in the last
+ * 22 + 65535 bytes; ${prev} and ${last} are the last two chunks.  A real
+ * one ends exactly at the end of the file (its comment length says so) and
+ * its central directory lies before it.
+ */
+static int
+zip_tail(const uint8_t *prev, size_t prevlen, const uint8_t *last,
+    size_t lastlen)
+{
+	size_t total = prevlen + lastlen, i;
+	uint8_t e[22];
+
+	if (total < 22)
+		return 0;
+	for (i = total - 22 + 1; i-- > 0;) {
+		if ((i < prevlen ? prev[i] : last[i - prevlen]) != 'P')
+			continue;
+		for (size_t j = 0; j < 22; j++) {
+			size_t at = i + j;
+			e[j] = at < prevlen ? prev[at] : last[at - prevlen];
+		}
+		if (e[0] != 'P' || e[1] != 'K' || e[2] != 5 || e[3] != 6)
+			continue;
+		if (i + 22 + bytes_load16(e + 20) != total)
+			continue;
+		/* Central directory size + offset fit before the record. */
+		if ((uint64_t)bytes_load32(e + 12) <= i + 0x100000000ULL)
+			return 1;
+	}
+	return 0;
+}
+
 /* Encrypt the whole input into the segment writer ${w}. */
 static int
 seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
@@ -507,8 +555,15 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
 			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
 			    strerror(errno));
-		if (m == 0)
+		if (m == 0) {
+			/* ${next} still holds the chunk before ${cur}. */
+			if (zip_tail(next, total > (uint64_t)n ? CHUNK_BYTES : 0,
+				cur, (size_t)n))
+				return vault_err(v, COFFRE_EREJECT,
+				    "the document is also a zip archive (a zip "
+				    "appended to it): polyglots are rejected");
 			break;
+		}
 		tmp = cur;
 		cur = next;
 		next = tmp;
@@ -957,6 +1012,9 @@ list_one(void *ctx, const struct idoc *d)
 	struct listing *l = ctx;
 
 	if (l->f != NULL) {
+		/* by_user is a lookup aid: the MAC'd record has the say. */
+		if (l->f->user != NULL && strcmp(l->f->user, d->user) != 0)
+			return 0;
 		if (l->f->community != NULL &&
 		    strcmp(l->f->community, d->community) != 0)
 			return 0;
@@ -1029,8 +1087,11 @@ coffre_review(coffre_vault *v, const char *ids, int decision,
 		goto unlock;
 	}
 	/* Re-read inside the write transaction: it is the one that counts. */
-	if (index_doc_get(ix, d->id, d) != 0 ||
-	    d->status == COFFRE_SHREDDED) {
+	if (index_doc_get(ix, d->id, d) != 0) {
+		rc = vault_index_code(v);
+		goto unlock;
+	}
+	if (d->status == COFFRE_SHREDDED) {
 		rc = vault_err(v, COFFRE_EGONE, "document %s is gone", ids);
 		goto unlock;
 	}
