@@ -1527,3 +1527,12 @@ tree_contracts_all(struct tree_txn *x,
 	free(nodes);
 	return rc;
 }
+
+int
+tree_node_exists(struct tree_txn *x, uint64_t id)
+{
+	struct node n;
+	int rc = node_get(x, id, &n);
+
+	return rc == 0 ? 1 : (rc == TREE_ENOTFOUND ? 0 : -1);
+}

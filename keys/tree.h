@@ -134,6 +134,12 @@ int tree_leaf_new(struct tree_txn *x, uint64_t owner, int kind,
 int tree_node_key(struct tree_txn *x, uint64_t id,
     uint8_t key[TREE_KEY_BYTES]);
 
+/*
+ * tree_node_exists(x, id): 1 if node ${id} is there, 0 if not, -1 on error.
+ * It does not authenticate the node (tree_node_key() does).
+ */
+int tree_node_exists(struct tree_txn *x, uint64_t id);
+
 /* tree_system_key(x, which, key): the key of system node ${which}. */
 int tree_system_key(struct tree_txn *x, int which,
     uint8_t key[TREE_KEY_BYTES]);

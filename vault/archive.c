@@ -439,15 +439,12 @@ static int
 arcmark_collect(void *ctx, const struct idoc *d)
 {
 	struct arcmark *m = ctx;
-	uint8_t *k = m->v->dk;
 	int rc;
 
 	if (d->status == COFFRE_SHREDDED)
 		return 0;
-	rc = tree_node_key(m->tx, d->keyid, k);
-	sodium_memzero(k, 32);
-	if (rc != TREE_ENOTFOUND)
-		return rc == 0 ? 0 : vault_tree_code(m->v, rc);
+	if ((rc = tree_node_exists(m->tx, d->keyid)) != 0)
+		return rc == 1 ? 0 : vault_tree_code(m->v, -1);
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct idoc *nb = realloc(m->batch, cap * sizeof(*nb));
