@@ -131,7 +131,10 @@ slot_check(const struct root *r, const uint8_t slot[SLOT_BYTES], int idx)
 
 	if (sodium_is_zero(slot, SLOT_BYTES))
 		return 0;
-	if (memcmp(slot, "CFSL", 4) != 0 || slot[4] != idx)
+	if (memcmp(slot, "CFSL", 4) != 0 || slot[4] != idx ||
+	    !sodium_is_zero(slot + 5, 3) ||
+	    !sodium_is_zero(slot + SLOT_SUM_AT + 16,
+		SLOT_BYTES - SLOT_SUM_AT - 16))
 		return -1;
 	crypto_generichash(sum, 16, slot, SLOT_SUM_AT, r->hdr, HDR_BYTES);
 	if (sodium_memcmp(sum, slot + SLOT_SUM_AT, 16) != 0)

@@ -562,7 +562,9 @@ recs(struct index_txn *x, int arc, const char *user,
 				break;
 			}
 			rc = index_doc_get(x, v.mv_data, d);
-			if (rc == INDEX_ENOTFOUND)
+			/* by_user has no MAC: the record it names must agree. */
+			if (rc == INDEX_ENOTFOUND ||
+			    (rc == 0 && strcmp(d->user, user) != 0))
 				rc = icorrupt(x->ix, "by-user record");
 		} else if (k.mv_size != 16) {
 			rc = icorrupt(x->ix, "document key");

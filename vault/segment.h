@@ -40,9 +40,11 @@ void segment_store_close(struct segstore *s);
 /*
  * segment_append_begin(s, committed, docid, keyid, sshdr, out, err, errlen):
  * Start a record at the end of the active segment.  ${committed(segno)}
- * gives the committed end of a segment (from the index); bytes past it are
- * an unacknowledged torn tail and are cut off first.  Only one writer at a
- * time (the vault's writer lock).  Returns 0 or -1.
+ * gives the committed end of a segment (from the index): a segment shorter
+ * than that is refused as truncated; bytes past it are an unacknowledged
+ * torn tail, left in place (nothing refers to them) with the new record
+ * after them.  Only one writer at a time (the vault's writer lock).
+ * Returns 0 or -1.
  */
 int segment_append_begin(struct segstore *s,
     int (*committed)(void *ctx, uint32_t segno, uint64_t *end), void *ctx,

@@ -491,37 +491,84 @@ sealing_fill(struct sealing *s, coffre_read_fn rd, void *ctx, uint8_t *buf,
 }
 
 /*
- * Is the end of the document a zip's end of central directory, a zip
- * appended to it (a polyglot, SPEC.md section 7)?  The record is in the last
- * 22 + 65535 bytes; ${prev} and ${last} are the last two chunks.  A real
- * one ends exactly at the end of the file (its comment length says so) and
- * its central directory lies before it.
+ * Polyglot detection (SPEC.md section 7): a document that is also a zip
+ * archive.  Zip readers find a zip by its end-of-central-directory record,
+ * wherever it lies (with bytes before it, or after it), so every chunk of
+ * plaintext is searched for one as it streams by: the signature PK\5\6
+ * with fields a reader accepts (one disk, entry counts that agree, a
+ * central directory that fits before it, a comment that fits before the
+ * end).  Random bytes pass all that with odds far below 2^-60.
  */
-static int
-zip_tail(const uint8_t *prev, size_t prevlen, const uint8_t *last,
-    size_t lastlen)
-{
-	size_t total = prevlen + lastlen, i;
-	uint8_t e[22];
+struct zipscan {
+	uint8_t carry[21]; /* the last bytes of the previous chunk */
+	size_t ncarry;
+	uint64_t pos;      /* stream offset of carry[0] */
+	uint64_t need_end; /* a candidate's record + comment end, or 0 */
+	int found;
+};
 
-	if (total < 22)
-		return 0;
-	for (i = total - 22 + 1; i-- > 0;) {
-		if ((i < prevlen ? prev[i] : last[i - prevlen]) != 'P')
-			continue;
-		for (size_t j = 0; j < 22; j++) {
-			size_t at = i + j;
-			e[j] = at < prevlen ? prev[at] : last[at - prevlen];
-		}
-		if (e[0] != 'P' || e[1] != 'K' || e[2] != 5 || e[3] != 6)
-			continue;
-		if (i + 22 + bytes_load16(e + 20) != total)
-			continue;
-		/* Central directory size + offset fit before the record. */
-		if ((uint64_t)bytes_load32(e + 12) <= i + 0x100000000ULL)
-			return 1;
+static int
+eocd_plausible(const uint8_t *e, uint64_t at)
+{
+	uint16_t entries = bytes_load16(e + 10);
+	uint32_t cdsize = bytes_load32(e + 12), cdoff = bytes_load32(e + 16);
+
+	return bytes_load16(e + 4) == 0 && bytes_load16(e + 6) == 0 &&
+	    bytes_load16(e + 8) == entries && entries > 0 &&
+	    cdsize >= 46u * entries && (uint64_t)cdoff + cdsize <= at;
+}
+
+static void
+zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
+{
+	uint8_t win[21 + 22];
+	size_t i;
+
+	/* Candidates that straddle the previous chunk and this one. */
+	if (z->ncarry > 0) {
+		size_t m = n < 21 ? n : 21;
+		memcpy(win, z->carry, z->ncarry);
+		memcpy(win + z->ncarry, p, m);
+		for (i = 0; i < z->ncarry && i + 22 <= z->ncarry + m; i++)
+			if (win[i] == 'P' && win[i + 1] == 'K' &&
+			    win[i + 2] == 5 && win[i + 3] == 6 &&
+			    eocd_plausible(win + i, z->pos + i) &&
+			    z->need_end == 0)
+				z->need_end = z->pos + i + 22 +
+				    bytes_load16(win + i + 20);
 	}
-	return 0;
+	for (i = 0; i + 22 <= n; i++) {
+		const uint8_t *q = memchr(p + i, 'P', n - 22 + 1 - i);
+		if (q == NULL)
+			break;
+		i = (size_t)(q - p);
+		if (q[1] == 'K' && q[2] == 5 && q[3] == 6 &&
+		    eocd_plausible(q, z->pos + z->ncarry + i) &&
+		    z->need_end == 0)
+			z->need_end = z->pos + z->ncarry + i + 22 +
+			    bytes_load16(q + 20);
+	}
+	/* Keep the last 21 bytes for the next chunk. */
+	if (n >= 21) {
+		z->pos += z->ncarry + n - 21;
+		memcpy(z->carry, p + n - 21, 21);
+		z->ncarry = 21;
+	} else {
+		size_t keep = z->ncarry + n > 21 ? 21 : z->ncarry + n;
+		uint8_t tmp[42];
+		memcpy(tmp, z->carry, z->ncarry);
+		memcpy(tmp + z->ncarry, p, n);
+		z->pos += z->ncarry + n - keep;
+		memcpy(z->carry, tmp + z->ncarry + n - keep, keep);
+		z->ncarry = keep;
+	}
+}
+
+/* At the end: a candidate whose comment fits before the end is a zip. */
+static int
+zipscan_end(const struct zipscan *z, uint64_t total)
+{
+	return z->need_end != 0 && z->need_end <= total;
 }
 
 /* Encrypt the whole input into the segment writer ${w}. */
@@ -530,10 +577,12 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
     coffre_read_fn rd, void *ctx, const uint8_t ad[40], uint64_t *size)
 {
 	uint8_t *cur = s->pt, *next = s->pt + CHUNK_BYTES, *tmp;
+	struct zipscan zs;
 	unsigned long long clen;
 	long n, m;
 	uint64_t total;
 
+	memset(&zs, 0, sizeof(zs));
 	if ((n = sealing_fill(s, rd, ctx, cur, CHUNK_BYTES)) < 0)
 		return vault_err(v, COFFRE_EFAIL, "reading the input: %s",
 		    strerror(errno));
@@ -555,13 +604,13 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
 			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
 			    strerror(errno));
+		zipscan_chunk(&zs, cur, (size_t)n);
 		if (m == 0) {
-			/* ${next} still holds the chunk before ${cur}. */
-			if (zip_tail(next, total > (uint64_t)n ? CHUNK_BYTES : 0,
-				cur, (size_t)n))
+			if (zipscan_end(&zs, total))
 				return vault_err(v, COFFRE_EREJECT,
 				    "the document is also a zip archive (a zip "
-				    "appended to it): polyglots are rejected");
+				    "inside or appended to it): polyglots are "
+				    "rejected");
 			break;
 		}
 		tmp = cur;
@@ -1036,7 +1085,7 @@ coffre_list(coffre_vault *v, const struct coffre_filter *f,
 	if (f != NULL &&
 	    ((f->user != NULL && !coffre_valid_id(f->user)) ||
 		(f->community != NULL && !coffre_valid_id(f->community)) ||
-		f->status > COFFRE_SHREDDED))
+		f->status > COFFRE_SHREDDED || f->status < -1))
 		return vault_err(v, COFFRE_EREJECT, "malformed filter");
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
