@@ -177,8 +177,9 @@ main(int argc, char **argv)
 		die("init", err);
 	t0 = now();
 	populate(argv[1], users, per);
-	fprintf(stderr, "shred_bench: %lu users x %u documents built in %.1f s\n",
-	    users, per, now() - t0);
+	fprintf(stderr,
+	    "shred_bench: %lu users x %u documents built in %.1f s\n", users,
+	    per, now() - t0);
 	if (coffre_open(argv[1], NULL, 0, &v, err, sizeof(err)) != 0)
 		die("open", err);
 	fs = fsync_median(argv[1]);
@@ -187,8 +188,8 @@ main(int argc, char **argv)
 	for (unsigned long i = 0; i < samples; i++) {
 		/* Spread over the whole vault, never the same user twice. */
 		snprintf(user, sizeof(user), "user-%lu",
-		    (i * (users / samples) + randombytes_uniform(
-						 (uint32_t)(users / samples))) %
+		    (i * (users / samples) +
+			randombytes_uniform((uint32_t)(users / samples))) %
 			users);
 		t0 = now();
 		if (coffre_shred_user(v, user, &r) != 0)
@@ -210,8 +211,8 @@ main(int argc, char **argv)
 
 		coffre_close(v);
 		snprintf(keys, sizeof(keys), "%s/keys", argv[1]);
-		if (nodes == NULL || tree_open(keys, NULL, 0, &t, err,
-					 sizeof(err)) != 0 ||
+		if (nodes == NULL ||
+		    tree_open(keys, NULL, 0, &t, err, sizeof(err)) != 0 ||
 		    tree_begin(t, 1, &tx) != 0)
 			die("batch", err);
 		for (unsigned long i = 0; i < users && n < batch; i++) {

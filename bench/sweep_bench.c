@@ -57,8 +57,9 @@ main(int argc, char **argv)
 	double t0;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: sweep_bench DIR CONTRACTS "
-				"[ARCHIVES_PER_CONTRACT] [EXPIRED_EVERY]\n");
+		fprintf(stderr,
+		    "usage: sweep_bench DIR CONTRACTS "
+		    "[ARCHIVES_PER_CONTRACT] [EXPIRED_EVERY]\n");
 		return 2;
 	}
 	ncontracts = strtoul(argv[2], NULL, 10);
@@ -87,8 +88,9 @@ main(int argc, char **argv)
 	d.loc.offset = 32;
 	t0 = now();
 	for (unsigned long i = 0; i < ncontracts; i++) {
-		if (tx == NULL && (tree_begin(t, 1, &tx) != 0 ||
-				      index_begin(ix, 1, mac, &ixt) != 0))
+		if (tx == NULL &&
+		    (tree_begin(t, 1, &tx) != 0 ||
+			index_begin(ix, 1, mac, &ixt) != 0))
 			die("begin", tree_errmsg(t));
 		snprintf(user, sizeof(user), "member-%lu", i / 2);
 		snprintf(contract, sizeof(contract), "contract-%lu", i);
@@ -130,8 +132,9 @@ main(int argc, char **argv)
 		die("index", index_errmsg(ix));
 	index_close(ix);
 	tree_close(t);
-	fprintf(stderr, "sweep_bench: %lu archives in %lu contracts built in "
-			"%.1f s\n",
+	fprintf(stderr,
+	    "sweep_bench: %lu archives in %lu contracts built in "
+	    "%.1f s\n",
 	    ncontracts * per, ncontracts, now() - t0);
 	if (coffre_open(argv[1], NULL, 0, &v, err, sizeof(err)) != 0)
 		die("open", err);
@@ -141,11 +144,12 @@ main(int argc, char **argv)
 	t0 = now() - t0;
 	if (r.archives != expired)
 		die("sweep", "wrong number of archives destroyed");
-	printf("archives=%lu expired=%lu sweep_s=%.3f contracts_swept=%llu "
-	       "keys_destroyed=%llu nodes_rekeyed=%llu wraps=%llu root_changes=%llu\n",
+	printf(
+	    "archives=%lu expired=%lu sweep_s=%.3f contracts_swept=%llu "
+	    "keys_destroyed=%llu nodes_rekeyed=%llu wraps=%llu root_changes=%llu\n",
 	    ncontracts * per, expired, t0, (unsigned long long)r.contracts,
-	    (unsigned long long)r.keys_destroyed,
-	    (unsigned long long)r.rekeyed, (unsigned long long)r.wraps,
+	    (unsigned long long)r.keys_destroyed, (unsigned long long)r.rekeyed,
+	    (unsigned long long)r.wraps,
 	    (unsigned long long)(r.epoch_after - r.epoch_before));
 	coffre_close(v);
 	sodium_free(mac);

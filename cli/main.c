@@ -37,6 +37,8 @@ static size_t caplen;
 static const struct ops *ops;
 static void *be;
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 say(const char *fmt, ...)
 {
@@ -92,87 +94,97 @@ struct cmdhelp {
 };
 
 static const struct cmdhelp helps[] = {
-    {"init", "usage: coffre init [--retention-years N] [--passphrase-file "
-	     "F]\n"
-	     "Create a vault in DIR (refused if one exists: exit 1). Prints "
-	     "the audit\npublic key and writes it to DIR/audit.pub.\n"},
-    {"seal", "usage: coffre seal --user U --community C [--kind K] [--name "
-	     "NAME] FILE|-\n"
-	     "Seal one document (FILE, or - for standard input) and print its "
-	     "id.\nThe type is detected from the content; the name defaults "
-	     "to FILE's base name.\n"},
-    {"open", "usage: coffre open DOC [-o FILE]\n"
-	     "Write the document's plaintext to FILE (created 0600, never "
-	     "overwritten)\nor to standard output, which must not be a "
-	     "terminal.\n"},
-    {"info", "usage: coffre info DOC\n"
-	     "Print a document's metadata: user, community, kind, name, "
-	     "type, size,\nstatus, created, and its reviews.\n"},
-    {"list", "usage: coffre list [--user U] [--community C] [--status "
-	     "pending|approved|rejected|shredded]\n"
-	     "One line per document, oldest first: id, status, user, "
-	     "community, kind,\ntype, size, created (tab-separated).\n"},
-    {"approve", "usage: coffre approve DOC [--note TEXT]\n"
-		"Append an approving review to a document.\n"},
-    {"reject", "usage: coffre reject DOC --reason TEXT\n"
-	       "Append a rejecting review to a document; the reason is "
-	       "required.\n"},
-    {"shred", "usage: coffre shred --user U | --doc DOC | --archive ARC\n"
-	      "--user U: delete an account: every document of U becomes "
-	      "unrecoverable at\nonce (its keys are destroyed, the key path "
-	      "re-keyed under a new root) and\nU's id is fenced: a later "
-	      "seal for U is refused as gone. Idempotent.\n"
-	      "--doc DOC: withdraw one document; U's other documents stay.\n"
-	      "--archive ARC: destroy one archive whose retention is over "
-	      "(exit 7 before).\n"},
-    {"archive", "usage: coffre archive --user U --contract K [--name NAME] "
-		"FILE|-\n"
-		"Seal a contract-related record under the key of (U, K), not "
-		"U's: it\noutlives shred --user U. Prints its id.\n"},
-    {"contract-end", "usage: coffre contract-end --user U --contract K "
-		     "[--date YYYY-MM-DD]\n"
-		     "End the contract (today by default): its archives are "
-		     "kept until the date\nplus the retention period, then "
-		     "destroyed. A later call may move that\nlater, never "
-		     "earlier (exit 7).\n"},
-    {"hold", "usage: coffre hold --user U --contract K --reason TEXT\n"
-	     "Place a legal hold: nothing of the contract is destroyed or "
-	     "becomes\nunreadable while a hold stands.\n"},
-    {"release", "usage: coffre release --user U --contract K --reason TEXT\n"
-		"Release one legal hold.\n"},
-    {"archives", "usage: coffre archives [--user U]\n"
-		 "One line per archive: id, status (live, expired, "
-		 "shredded), user,\ncontract, created, end date (or "
-		 "running), retain-until, holds, type, size.\n"},
-    {"archive-open", "usage: coffre archive-open ARC --reason TEXT [-o "
-		     "FILE]\n"
-		     "Read an archive; every read states its reason. Refused "
-		     "as gone (exit 4)\nonce its retention is over.\n"},
-    {"sweep", "usage: coffre sweep\n"
-	      "Destroy, in one batch, the key of every contract whose "
-	      "retention is over\n(by the system clock) and no hold "
-	      "stands on, and every reviewed document\npast its kind's "
-	      "retention class in coffre.conf.\n"},
-    {"check", "usage: coffre check [--repair]\n"
-	      "Check that index, segments and key tree agree. --repair fixes "
-	      "what a crash\nlegitimately leaves (orphan key leaves, "
-	      "statuses) and nothing else.\n"},
-    {"audit", "usage: coffre audit scan\n"
-	      "Read every byte of every file under the vault directory and "
-	      "prove that no\nplaintext sample of a live document appears "
-	      "and that no stale wrapped key\n(of anything shredded) opens "
-	      "with any key that exists. Exit 1 names the\nfile and offset "
-	      "of a failure.\n"},
+    {"init",
+	"usage: coffre init [--retention-years N] [--passphrase-file "
+	"F]\n"
+	"Create a vault in DIR (refused if one exists: exit 1). Prints "
+	"the audit\npublic key and writes it to DIR/audit.pub.\n"},
+    {"seal",
+	"usage: coffre seal --user U --community C [--kind K] [--name "
+	"NAME] FILE|-\n"
+	"Seal one document (FILE, or - for standard input) and print its "
+	"id.\nThe type is detected from the content; the name defaults "
+	"to FILE's base name.\n"},
+    {"open",
+	"usage: coffre open DOC [-o FILE]\n"
+	"Write the document's plaintext to FILE (created 0600, never "
+	"overwritten)\nor to standard output, which must not be a "
+	"terminal.\n"},
+    {"info",
+	"usage: coffre info DOC\n"
+	"Print a document's metadata: user, community, kind, name, "
+	"type, size,\nstatus, created, and its reviews.\n"},
+    {"list",
+	"usage: coffre list [--user U] [--community C] [--status "
+	"pending|approved|rejected|shredded]\n"
+	"One line per document, oldest first: id, status, user, "
+	"community, kind,\ntype, size, created (tab-separated).\n"},
+    {"approve",
+	"usage: coffre approve DOC [--note TEXT]\n"
+	"Append an approving review to a document.\n"},
+    {"reject",
+	"usage: coffre reject DOC --reason TEXT\n"
+	"Append a rejecting review to a document; the reason is "
+	"required.\n"},
+    {"shred",
+	"usage: coffre shred --user U | --doc DOC | --archive ARC\n"
+	"--user U: delete an account: every document of U becomes "
+	"unrecoverable at\nonce (its keys are destroyed, the key path "
+	"re-keyed under a new root) and\nU's id is fenced: a later "
+	"seal for U is refused as gone. Idempotent.\n"
+	"--doc DOC: withdraw one document; U's other documents stay.\n"
+	"--archive ARC: destroy one archive whose retention is over "
+	"(exit 7 before).\n"},
+    {"archive",
+	"usage: coffre archive --user U --contract K [--name NAME] "
+	"FILE|-\n"
+	"Seal a contract-related record under the key of (U, K), not "
+	"U's: it\noutlives shred --user U. Prints its id.\n"},
+    {"contract-end",
+	"usage: coffre contract-end --user U --contract K "
+	"[--date YYYY-MM-DD]\n"
+	"End the contract (today by default): its archives are "
+	"kept until the date\nplus the retention period, then "
+	"destroyed. A later call may move that\nlater, never "
+	"earlier (exit 7).\n"},
+    {"hold",
+	"usage: coffre hold --user U --contract K --reason TEXT\n"
+	"Place a legal hold: nothing of the contract is destroyed or "
+	"becomes\nunreadable while a hold stands.\n"},
+    {"release",
+	"usage: coffre release --user U --contract K --reason TEXT\n"
+	"Release one legal hold.\n"},
+    {"archives",
+	"usage: coffre archives [--user U]\n"
+	"One line per archive: id, status (live, expired, "
+	"shredded), user,\ncontract, created, end date (or "
+	"running), retain-until, holds, type, size.\n"},
+    {"archive-open",
+	"usage: coffre archive-open ARC --reason TEXT [-o "
+	"FILE]\n"
+	"Read an archive; every read states its reason. Refused "
+	"as gone (exit 4)\nonce its retention is over.\n"},
+    {"sweep",
+	"usage: coffre sweep\n"
+	"Destroy, in one batch, the key of every contract whose "
+	"retention is over\n(by the system clock) and no hold "
+	"stands on, and every reviewed document\npast its kind's "
+	"retention class in coffre.conf.\n"},
+    {"check",
+	"usage: coffre check [--repair]\n"
+	"Check that index, segments and key tree agree. --repair fixes "
+	"what a crash\nlegitimately leaves (orphan key leaves, "
+	"statuses) and nothing else.\n"},
+    {"audit",
+	"usage: coffre audit scan\n"
+	"Read every byte of every file under the vault directory and "
+	"prove that no\nplaintext sample of a live document appears "
+	"and that no stale wrapped key\n(of anything shredded) opens "
+	"with any key that exists. Exit 1 names the\nfile and offset "
+	"of a failure.\n"},
 };
 
 static const char *const later_cmds[] = {"import", "export", "serve"};
-
-static int
-usage(void)
-{
-	fputs(usage_text, stderr);
-	return COFFRE_EUSAGE;
-}
 
 static int
 cmd_help(const char *cmd)
@@ -311,8 +323,8 @@ write_fd(void *ctx, const uint8_t *buf, size_t len)
 static int
 read_passphrase(char **pass, size_t *len)
 {
-	const char *f = g.passfile != NULL ? g.passfile
-					   : getenv("COFFRE_PASSPHRASE_FILE");
+	const char *f =
+	    g.passfile != NULL ? g.passfile : getenv("COFFRE_PASSPHRASE_FILE");
 	int fd;
 	ssize_t n;
 	char *p;
@@ -684,7 +696,8 @@ do_contract_end(int argc, char **argv)
 	if (g.json)
 		fprintf(out, "{\"retain_until\":\"%s\"}\n", until);
 	else
-		fprintf(out, "contract %s of user %s: archives retained until %s\n",
+		fprintf(out,
+		    "contract %s of user %s: archives retained until %s\n",
 		    contract, user, until);
 	return 0;
 }
@@ -709,11 +722,12 @@ do_hold(const char *cmd, int on, int argc, char **argv)
 	if ((rc = ops->hold(be, user, contract, reason, on)) != 0)
 		return fail(rc);
 	if (g.json)
-		fprintf(out, "{\"user\":\"%s\",\"contract\":\"%s\",\"hold\":%s}\n",
-		    user, contract, on ? "true" : "false");
+		fprintf(out,
+		    "{\"user\":\"%s\",\"contract\":\"%s\",\"hold\":%s}\n", user,
+		    contract, on ? "true" : "false");
 	else
-		fprintf(out, "contract %s of user %s: hold %s\n", contract, user,
-		    on ? "placed" : "released");
+		fprintf(out, "contract %s of user %s: hold %s\n", contract,
+		    user, on ? "placed" : "released");
 	return 0;
 }
 
@@ -727,28 +741,30 @@ arc_print(void *ctx, const struct coffre_archive *a)
 
 	util_iso8601(a->created, date);
 	if (g.json) {
-		fprintf(out, "%s{\"id\":\"%s\",\"user\":", *first ? "" : ",", a->id);
+		fprintf(out, "%s{\"id\":\"%s\",\"user\":", *first ? "" : ",",
+		    a->id);
 		jstr(out, a->user);
 		fputs(",\"contract\":", out);
 		jstr(out, a->contract);
 		fputs(",\"type\":", out);
 		jstr(out, a->type);
-		fprintf(out, ",\"size\":%llu,\"created\":\"%s\",\"status\":\"%s\","
-		       "\"contract_ended\":%s,\"end_date\":",
+		fprintf(out,
+		    ",\"size\":%llu,\"created\":\"%s\",\"status\":\"%s\","
+		    "\"contract_ended\":%s,\"end_date\":",
 		    (unsigned long long)a->size, date, arc_status[a->status],
 		    a->ended ? "true" : "false");
 		if (a->ended)
-			fprintf(out, "\"%s\",\"retain_until\":\"%s\"", a->end_date,
-			    a->retain_until);
+			fprintf(out, "\"%s\",\"retain_until\":\"%s\"",
+			    a->end_date, a->retain_until);
 		else
 			fputs("null,\"retain_until\":null", out);
 		fprintf(out, ",\"holds\":%u}", a->holds);
 	} else {
-		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%llu\n", a->id,
-		    arc_status[a->status], a->user, a->contract, date,
-		    a->ended ? a->end_date
-			     : (a->status == COFFRE_ARC_SHREDDED ? "-"
-								  : "running"),
+		fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%u\t%s\t%llu\n",
+		    a->id, arc_status[a->status], a->user, a->contract, date,
+		    a->ended
+			? a->end_date
+			: (a->status == COFFRE_ARC_SHREDDED ? "-" : "running"),
 		    a->ended ? a->retain_until : "-", a->holds, a->type,
 		    (unsigned long long)a->size);
 	}
@@ -791,10 +807,11 @@ do_sweep(int argc, char **argv)
 	if ((rc = ops->sweep(be, &r)) != 0)
 		return fail(rc);
 	if (g.json)
-		fprintf(out, "{\"contracts\":%llu,\"archives\":%llu,\"documents\":"
-		       "%llu,\"keys_destroyed\":%llu,\"rekeyed\":%llu,"
-		       "\"wraps\":%llu,\"epoch_before\":%llu,"
-		       "\"epoch_after\":%llu}\n",
+		fprintf(out,
+		    "{\"contracts\":%llu,\"archives\":%llu,\"documents\":"
+		    "%llu,\"keys_destroyed\":%llu,\"rekeyed\":%llu,"
+		    "\"wraps\":%llu,\"epoch_before\":%llu,"
+		    "\"epoch_after\":%llu}\n",
 		    (unsigned long long)r.contracts,
 		    (unsigned long long)r.archives,
 		    (unsigned long long)r.documents,
@@ -803,12 +820,14 @@ do_sweep(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	else
-		fprintf(out, "swept %llu expired contract%s (%llu archive%s) and "
-		       "%llu document%s past their retention class: %llu keys "
-		       "destroyed, root epoch %llu -> %llu\n",
-		    (unsigned long long)r.contracts, r.contracts == 1 ? "" : "s",
-		    (unsigned long long)r.archives, r.archives == 1 ? "" : "s",
-		    (unsigned long long)r.documents, r.documents == 1 ? "" : "s",
+		fprintf(out,
+		    "swept %llu expired contract%s (%llu archive%s) and "
+		    "%llu document%s past their retention class: %llu keys "
+		    "destroyed, root epoch %llu -> %llu\n",
+		    (unsigned long long)r.contracts,
+		    r.contracts == 1 ? "" : "s", (unsigned long long)r.archives,
+		    r.archives == 1 ? "" : "s", (unsigned long long)r.documents,
+		    r.documents == 1 ? "" : "s",
 		    (unsigned long long)r.keys_destroyed,
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
@@ -863,11 +882,11 @@ do_info(int argc, char **argv)
 		fputs(",\"reviews\":[", out);
 		for (size_t i = 0; i < d.nreviews; i++) {
 			util_iso8601(d.reviews[i].at, date);
-			fprintf(out, "%s{\"decision\":\"%s\",\"at\":\"%s\",\"note\":",
+			fprintf(out,
+			    "%s{\"decision\":\"%s\",\"at\":\"%s\",\"note\":",
 			    i ? "," : "",
-			    d.reviews[i].decision == COFFRE_APPROVED
-				? "approve"
-				: "reject",
+			    d.reviews[i].decision == COFFRE_APPROVED ? "approve"
+								     : "reject",
 			    date);
 			jstr(out, d.reviews[i].note);
 			fputs("}", out);
@@ -876,8 +895,9 @@ do_info(int argc, char **argv)
 		return 0;
 	}
 	util_iso8601(d.created, date);
-	fprintf(out, "id: %s\nuser: %s\ncommunity: %s\nkind: %s\nname: %s\n"
-	       "type: %s\nsize: %llu\nstatus: %s\ncreated: %s\n",
+	fprintf(out,
+	    "id: %s\nuser: %s\ncommunity: %s\nkind: %s\nname: %s\n"
+	    "type: %s\nsize: %llu\nstatus: %s\ncreated: %s\n",
 	    d.id, d.user, d.community, d.kind, d.name, d.type,
 	    (unsigned long long)d.size, coffre_status_name(d.status), date);
 	for (size_t i = 0; i < d.nreviews; i++) {
@@ -899,7 +919,7 @@ list_print(void *ctx, const struct coffre_doc *d)
 	if (g.json) {
 		if (!*first)
 			fputc(',', out);
-		print_doc_json(d, 0);
+		print_doc_json(d, 1);
 		fputc('}', out);
 	} else {
 		util_iso8601(d->created, date);
@@ -954,7 +974,8 @@ static int
 do_review(const char *cmd, int decision, int argc, char **argv)
 {
 	const char *note = NULL, *pos[1];
-	struct opt opts[] = {{decision == COFFRE_APPROVED ? "--note" : "--reason",
+	struct opt opts[] = {{decision == COFFRE_APPROVED ? "--note"
+							  : "--reason",
 				 1, &note, NULL},
 	    {NULL, 0, NULL, NULL}};
 	int npos, rc;
@@ -985,8 +1006,9 @@ static int
 do_shred(int argc, char **argv)
 {
 	const char *user = NULL, *doc = NULL, *arc = NULL, *pos[1];
-	struct opt opts[] = {{"--user", 1, &user, NULL}, {"--doc", 1, &doc, NULL},
-	    {"--archive", 1, &arc, NULL}, {NULL, 0, NULL, NULL}};
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--doc", 1, &doc, NULL}, {"--archive", 1, &arc, NULL},
+	    {NULL, 0, NULL, NULL}};
 	struct coffre_shred_result r;
 	int npos, rc;
 
@@ -1012,9 +1034,10 @@ do_shred(int argc, char **argv)
 	if (rc != 0)
 		return fail(rc);
 	if (g.json)
-		fprintf(out, "{\"shredded_documents\":%llu,\"contracts_ended\":%llu,"
-		       "\"keys_destroyed\":%llu,\"wraps\":%llu,"
-		       "\"epoch_before\":%llu,\"epoch_after\":%llu}\n",
+		fprintf(out,
+		    "{\"shredded_documents\":%llu,\"contracts_ended\":%llu,"
+		    "\"keys_destroyed\":%llu,\"wraps\":%llu,"
+		    "\"epoch_before\":%llu,\"epoch_after\":%llu}\n",
 		    (unsigned long long)r.documents,
 		    (unsigned long long)r.contracts_ended,
 		    (unsigned long long)r.keys_destroyed,
@@ -1022,20 +1045,23 @@ do_shred(int argc, char **argv)
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	else
-		fprintf(out, "shredded %llu %s%s of %s%s%s: %llu key%s "
-		       "destroyed, root epoch %llu -> %llu\n",
+		fprintf(out,
+		    "shredded %llu %s%s of %s%s%s: %llu key%s "
+		    "destroyed, root epoch %llu -> %llu\n",
 		    (unsigned long long)r.documents,
 		    arc != NULL ? "archive" : "document",
 		    r.documents == 1 ? "" : "s",
-		    user != NULL ? "user " : (doc != NULL ? "document " : "archive "),
+		    user != NULL ? "user "
+				 : (doc != NULL ? "document " : "archive "),
 		    user != NULL ? user : (doc != NULL ? doc : arc), "",
 		    (unsigned long long)r.keys_destroyed,
 		    r.keys_destroyed == 1 ? "" : "s",
 		    (unsigned long long)r.epoch_before,
 		    (unsigned long long)r.epoch_after);
 	if (!g.json && r.contracts_ended > 0)
-		fprintf(out, "ended %llu running contract%s today: their archives are "
-		       "kept for the retention period\n",
+		fprintf(out,
+		    "ended %llu running contract%s today: their archives are "
+		    "kept for the retention period\n",
 		    (unsigned long long)r.contracts_ended,
 		    r.contracts_ended == 1 ? "" : "s");
 	return 0;
@@ -1086,12 +1112,12 @@ do_check(int argc, char **argv)
 	if (rc != 0 && r.problems == 0)
 		return fail(rc);
 	if (!g.json)
-		fprintf(out, "checked %llu records (documents and archives) and %llu key leaves: %llu "
-		       "problem%s%s\n",
+		fprintf(out,
+		    "checked %llu records (documents and archives) and %llu key leaves: %llu "
+		    "problem%s%s\n",
 		    (unsigned long long)r.documents,
 		    (unsigned long long)r.leaves,
-		    (unsigned long long)r.problems,
-		    r.problems == 1 ? "" : "s",
+		    (unsigned long long)r.problems, r.problems == 1 ? "" : "s",
 		    repair ? "" : (r.problems ? " (run with --repair)" : ""));
 	if (rc != 0)
 		say("check found %llu problem%s%s",
@@ -1112,9 +1138,10 @@ do_audit(int argc, char **argv)
 	if ((rc = parse("audit", argc, argv, opts, pos, 1, &npos)) != 0)
 		return rc;
 	if (npos != 1 || strcmp(pos[0], "scan") != 0) {
-		if (npos == 1 && (strcmp(pos[0], "verify") == 0 ||
-				     strcmp(pos[0], "log") == 0 ||
-				     strcmp(pos[0], "shred-report") == 0)) {
+		if (npos == 1 &&
+		    (strcmp(pos[0], "verify") == 0 ||
+			strcmp(pos[0], "log") == 0 ||
+			strcmp(pos[0], "shred-report") == 0)) {
 			say("audit %s: the audit log is not in this version "
 			    "(%s) yet",
 			    pos[0], COFFRE_VERSION);
@@ -1134,9 +1161,10 @@ do_audit(int argc, char **argv)
 		return fail(rc);
 	}
 	if (g.json)
-		fprintf(out, "],\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
-		       "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
-		       "\"plaintext_hits\":%llu,\"ok\":%s}\n",
+		fprintf(out,
+		    "],\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
+		    "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
+		    "\"plaintext_hits\":%llu,\"ok\":%s}\n",
 		    (unsigned long long)r.files, (unsigned long long)r.bytes,
 		    (unsigned long long)r.markers,
 		    (unsigned long long)r.candidates,
@@ -1144,11 +1172,12 @@ do_audit(int argc, char **argv)
 		    (unsigned long long)r.plaintext_hits,
 		    rc == 0 ? "true" : "false");
 	else
-		fprintf(out, "scanned %llu files, %llu bytes\n"
-		       "(a) plaintext: %llu samples of live documents and "
-		       "names searched, %llu found\n"
-		       "(b) keys: %llu wrapped-key records found, %llu stale "
-		       "copies, %llu open with a key that exists\n%s\n",
+		fprintf(out,
+		    "scanned %llu files, %llu bytes\n"
+		    "(a) plaintext: %llu samples of live documents and "
+		    "names searched, %llu found\n"
+		    "(b) keys: %llu wrapped-key records found, %llu stale "
+		    "copies, %llu open with a key that exists\n%s\n",
 		    (unsigned long long)r.files, (unsigned long long)r.bytes,
 		    (unsigned long long)r.markers,
 		    (unsigned long long)r.plaintext_hits,
@@ -1245,7 +1274,8 @@ main(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return 0;
 		}
-		return usage();
+		say("no command given (see coffre --help)");
+		return COFFRE_EUSAGE;
 	}
 	cmd = rest[0];
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
@@ -1254,8 +1284,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "help") == 0)
 		return cmd_help(nrest > 1 ? rest[1] : "");
-	for (size_t i = 0; i < sizeof(later_cmds) / sizeof(later_cmds[0]);
-	     i++)
+	for (size_t i = 0; i < sizeof(later_cmds) / sizeof(later_cmds[0]); i++)
 		if (strcmp(cmd, later_cmds[i]) == 0) {
 			say("'%s' is not in this version (%s) yet", cmd,
 			    COFFRE_VERSION);

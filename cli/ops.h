@@ -21,8 +21,7 @@ struct ops {
 	int (*info)(void *be, const char *id, struct coffre_doc *doc);
 	int (*list)(void *be, const struct coffre_filter *f, coffre_list_fn fn,
 	    void *ctx);
-	int (*review)(void *be, const char *id, int decision,
-	    const char *note);
+	int (*review)(void *be, const char *id, int decision, const char *note);
 	int (*shred_user)(void *be, const char *user,
 	    struct coffre_shred_result *res);
 	int (*shred_doc)(void *be, const char *id,

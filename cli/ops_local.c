@@ -15,8 +15,8 @@ l_seal(void *be, const char *user, const char *community, const char *kind,
     const char *name, coffre_read_fn rd, void *rdctx,
     char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
 {
-	return coffre_seal(be, user, community, kind, name, rd, rdctx, id,
-	    type, size);
+	return coffre_seal(be, user, community, kind, name, rd, rdctx, id, type,
+	    size);
 }
 
 static int
@@ -63,8 +63,7 @@ l_check(void *be, int repair, coffre_report_fn fn, void *ctx,
 }
 
 static int
-l_scan(void *be, coffre_report_fn fn, void *ctx,
-    struct coffre_scan_result *res)
+l_scan(void *be, coffre_report_fn fn, void *ctx, struct coffre_scan_result *res)
 {
 	return coffre_scan(be, fn, ctx, res);
 }
@@ -99,8 +98,8 @@ l_archives(void *be, const char *user, coffre_archive_fn fn, void *ctx)
 }
 
 static int
-l_archive_open(void *be, const char *id, const char *reason,
-    coffre_write_fn wr, void *wrctx)
+l_archive_open(void *be, const char *id, const char *reason, coffre_write_fn wr,
+    void *wrctx)
 {
 	return coffre_archive_open(be, id, reason, wr, wrctx);
 }
@@ -124,24 +123,24 @@ l_close(void *be)
 }
 
 static const struct ops local_ops = {
-	.errmsg = l_errmsg,
-	.seal = l_seal,
-	.open_doc = l_open_doc,
-	.info = l_info,
-	.list = l_list,
-	.review = l_review,
-	.shred_user = l_shred_user,
-	.shred_doc = l_shred_doc,
-	.check = l_check,
-	.scan = l_scan,
-	.archive = l_archive,
-	.contract_end = l_contract_end,
-	.hold = l_hold,
-	.archives = l_archives,
-	.archive_open = l_archive_open,
-	.shred_archive = l_shred_archive,
-	.sweep = l_sweep,
-	.close = l_close,
+    .errmsg = l_errmsg,
+    .seal = l_seal,
+    .open_doc = l_open_doc,
+    .info = l_info,
+    .list = l_list,
+    .review = l_review,
+    .shred_user = l_shred_user,
+    .shred_doc = l_shred_doc,
+    .check = l_check,
+    .scan = l_scan,
+    .archive = l_archive,
+    .contract_end = l_contract_end,
+    .hold = l_hold,
+    .archives = l_archives,
+    .archive_open = l_archive_open,
+    .shred_archive = l_shred_archive,
+    .sweep = l_sweep,
+    .close = l_close,
 };
 
 int

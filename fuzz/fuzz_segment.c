@@ -21,6 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
+static void
+cleanup(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/segments/00000001.seg", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/segments", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mkdtemp(dir) == NULL ||
 		    segment_store_open(dir, 1, &s, err, sizeof(err)) != 0)
 			abort();
+		atexit(cleanup);
 	}
 	if (size < 32 + SEGMENT_REC_HDR)
 		return 0;

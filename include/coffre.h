@@ -40,11 +40,11 @@
 #define COFFRE_ENODAEMON 8 /* no daemon answers on the socket */
 
 /* Limits on identifiers and free text. */
-#define COFFRE_ID_MAX 128     /* user, community, contract, kind ids */
-#define COFFRE_NAME_MAX 255   /* a document's name */
-#define COFFRE_NOTE_MAX 4096  /* a review note or reason */
-#define COFFRE_DOCID_LEN 22   /* base64url of 16 bytes, no padding */
-#define COFFRE_TYPE_MAX 127   /* a detected MIME type */
+#define COFFRE_ID_MAX 128    /* user, community, contract, kind ids */
+#define COFFRE_NAME_MAX 255  /* a document's name */
+#define COFFRE_NOTE_MAX 4096 /* a review note or reason */
+#define COFFRE_DOCID_LEN 22  /* base64url of 16 bytes, no padding */
+#define COFFRE_TYPE_MAX 127  /* a detected MIME type */
 #define COFFRE_DEFAULT_MAX_DOC (32u * 1024u * 1024u)
 #define COFFRE_DEFAULT_RETENTION_YEARS 5
 
@@ -129,8 +129,8 @@ int coffre_init(const char *dir, const struct coffre_init_opts *opts,
  * released with coffre_close().  Returns 0, COFFRE_ENOTFOUND (no vault),
  * COFFRE_EFAIL (corruption, wrong passphrase, I/O).
  */
-int coffre_open(const char *dir, const char *passphrase,
-    size_t passphrase_len, coffre_vault **out, char *errbuf, size_t errlen);
+int coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
+    coffre_vault **out, char *errbuf, size_t errlen);
 
 /* coffre_close(v): release ${v} and wipe its keys.  NULL is a no-op. */
 void coffre_close(coffre_vault *v);
@@ -264,12 +264,12 @@ int coffre_check(coffre_vault *v, int repair, coffre_report_fn fn, void *ctx,
     struct coffre_check_result *res);
 
 struct coffre_scan_result {
-	uint64_t files, bytes;     /* what was read */
-	uint64_t markers;          /* plaintext samples searched for */
-	uint64_t candidates;       /* wrapped-key records found anywhere */
-	uint64_t stale;            /* of which not the current copy */
-	uint64_t opened;           /* stale ones a live key opens: must be 0 */
-	uint64_t plaintext_hits;   /* plaintext samples found: must be 0 */
+	uint64_t files, bytes;   /* what was read */
+	uint64_t markers;        /* plaintext samples searched for */
+	uint64_t candidates;     /* wrapped-key records found anywhere */
+	uint64_t stale;          /* of which not the current copy */
+	uint64_t opened;         /* stale ones a live key opens: must be 0 */
+	uint64_t plaintext_hits; /* plaintext samples found: must be 0 */
 };
 
 /*
@@ -292,9 +292,9 @@ int coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 
 /* Archive status. */
 enum coffre_archive_status {
-	COFFRE_ARC_LIVE = 0,     /* readable: contract running or retained */
-	COFFRE_ARC_EXPIRED = 1,  /* retention over, not swept yet: unreadable */
-	COFFRE_ARC_SHREDDED = 2  /* key destroyed */
+	COFFRE_ARC_LIVE = 0,    /* readable: contract running or retained */
+	COFFRE_ARC_EXPIRED = 1, /* retention over, not swept yet: unreadable */
+	COFFRE_ARC_SHREDDED = 2 /* key destroyed */
 };
 
 /* One archive and the state of its contract. */
@@ -305,11 +305,11 @@ struct coffre_archive {
 	char type[COFFRE_TYPE_MAX + 1];
 	uint64_t size;
 	int64_t created;
-	int status;          /* enum coffre_archive_status */
-	int ended;           /* the contract has ended */
-	char end_date[11];   /* "YYYY-MM-DD", or "" while it runs */
+	int status;            /* enum coffre_archive_status */
+	int ended;             /* the contract has ended */
+	char end_date[11];     /* "YYYY-MM-DD", or "" while it runs */
 	char retain_until[11]; /* "YYYY-MM-DD", or "" while it runs */
-	unsigned holds;      /* legal holds standing */
+	unsigned holds;        /* legal holds standing */
 };
 
 /*
@@ -331,8 +331,8 @@ int coffre_archive(coffre_vault *v, const char *user, const char *contract,
  * archive was ever made for that contract), COFFRE_ELOCKED (it would
  * shorten the retention), COFFRE_EFAIL.
  */
-int coffre_contract_end(coffre_vault *v, const char *user,
-    const char *contract, const char *date, char retain_until[11]);
+int coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
+    const char *date, char retain_until[11]);
 
 /*
  * coffre_hold(v, user, contract, reason, on): put (${on} = 1) or release

@@ -33,7 +33,8 @@ bytes_store64(uint8_t *p, uint64_t x)
 static inline uint64_t
 bytes_load64(const uint8_t *p)
 {
-	return (uint64_t)bytes_load32(p) | ((uint64_t)bytes_load32(p + 4) << 32);
+	return (uint64_t)bytes_load32(p) |
+	    ((uint64_t)bytes_load32(p + 4) << 32);
 }
 
 static inline void

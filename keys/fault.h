@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#define FAULT_POINT(name)                                                    \
-	do {                                                                 \
-		const char *fault_at_ = getenv("COFFRE_CRASH_AT");           \
-		if (fault_at_ != NULL && strcmp(fault_at_, (name)) == 0)     \
-			_exit(86);                                           \
+#define FAULT_POINT(name)                                                      \
+	do {                                                                   \
+		const char *fault_at_ = getenv("COFFRE_CRASH_AT");             \
+		if (fault_at_ != NULL && strcmp(fault_at_, (name)) == 0)       \
+			_exit(86);                                             \
 	} while (0)
 #else
-#define FAULT_POINT(name)                                                    \
-	do {                                                                 \
+#define FAULT_POINT(name)                                                      \
+	do {                                                                   \
 	} while (0)
 #endif
 

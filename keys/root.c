@@ -202,8 +202,8 @@ err0:
 }
 
 int
-root_open(const char *path, const char *pass, size_t passlen,
-    struct root **out, char *err, size_t errlen)
+root_open(const char *path, const char *pass, size_t passlen, struct root **out,
+    char *err, size_t errlen)
 {
 	struct root *r;
 	struct stat st;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <lmdb.h>
@@ -25,7 +26,7 @@
 #include "keys/root.h"
 #include "keys/tree.h"
 
-#define REC_HDR 28   /* version, kind, attrs length, parent, pgen, gen */
+#define REC_HDR 28 /* version, kind, attrs length, parent, pgen, gen */
 #define REC_NONCE 24
 #define REC_CT (TREE_KEY_BYTES + 16)
 #define REC_FIXED (REC_HDR + REC_NONCE + REC_CT)
@@ -49,7 +50,7 @@
  * id hashing.
  */
 #define SCRATCH_SLOTS (MAX_DEPTH + 5)
-#define SCR(t, i) ((t)->scratch + (size_t)(i) * TREE_KEY_BYTES)
+#define SCR(t, i) ((t)->scratch + (size_t)(i)*TREE_KEY_BYTES)
 #define SCR_HASH (MAX_DEPTH + 2)
 #define SCR_NEW (MAX_DEPTH + 3)
 #define SCR_PARENT (MAX_DEPTH + 4)
@@ -58,7 +59,7 @@ struct tree {
 	MDB_env *env;
 	MDB_dbi nodes, children, users, fence, meta, contracts, user_contracts;
 	struct root *root;
-	uint8_t *rkey; /* sodium_malloc'd root key of epoch ${epoch} */
+	uint8_t *rkey;    /* sodium_malloc'd root key of epoch ${epoch} */
 	uint8_t *scratch; /* sodium_malloc'd, SCRATCH_SLOTS keys */
 	uint64_t epoch;
 	/* Step 3 of a root change runs on a thread of its own, so that the
@@ -401,8 +402,8 @@ owner_new(struct tree_txn *x, int kind, uint64_t *node)
 }
 
 int
-tree_id_hash(struct tree_txn *x, const char *domain, const char *s,
-    size_t len, uint8_t out[32])
+tree_id_hash(struct tree_txn *x, const char *domain, const char *s, size_t len,
+    uint8_t out[32])
 {
 	uint8_t *k = SCR(x->t, SCR_HASH);
 	crypto_generichash_state st;
@@ -448,8 +449,7 @@ user_lookup(struct tree_txn *x, const uint8_t h[32], uint64_t *node)
 }
 
 int
-tree_user_find(struct tree_txn *x, const char *user, size_t len,
-    uint64_t *node)
+tree_user_find(struct tree_txn *x, const char *user, size_t len, uint64_t *node)
 {
 	uint8_t h[32];
 	int rc;
@@ -517,6 +517,23 @@ out:
 	return rc;
 }
 
+/*
+ * LMDB checks its pages with assertions and abort()s when one fails, which
+ * a damaged file can trigger.  A crash is never the answer to corruption:
+ * say so, once, and stop with the failure status.  (The one place the
+ * library ends the process: LMDB gives it no way to return.)
+ */
+static void
+lmdb_assert(MDB_env *env, const char *msg)
+{
+	const char *path = NULL;
+
+	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
+		path = "an LMDB file of the vault";
+	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path, msg);
+	_exit(1);
+}
+
 static int
 env_open(struct tree *t, const char *keysdir)
 {
@@ -531,6 +548,7 @@ env_open(struct tree *t, const char *keysdir)
 	}
 	if ((rc = mdb_env_create(&t->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(t->env, 8)) != 0 ||
+	    (rc = mdb_env_set_assert(t->env, lmdb_assert)) != 0 ||
 	    (rc = mdb_env_set_mapsize(t->env, TREE_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(t->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600)) !=
 		0)
@@ -546,8 +564,8 @@ env_open(struct tree *t, const char *keysdir)
 	    (rc = mdb_dbi_open(txn, "contracts", MDB_CREATE, &t->contracts)) !=
 		0 ||
 	    (rc = mdb_dbi_open(txn, "user_contracts",
-		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &t->user_contracts)) !=
-		0 ||
+		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
+		 &t->user_contracts)) != 0 ||
 	    (rc = mdb_txn_commit(txn)) != 0) {
 		if (txn != NULL)
 			mdb_txn_abort(txn);
@@ -1017,8 +1035,7 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 			rc = mdb_fail(t, rc);
 			goto out;
 		}
-		if ((rc = subtree_delete(x, ids[i], &stats->destroyed, 0)) !=
-		    0)
+		if ((rc = subtree_delete(x, ids[i], &stats->destroyed, 0)) != 0)
 			goto out;
 	}
 	/* 4. Each ancestor's remaining children, rewrapped under its new key. */
@@ -1029,7 +1046,7 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 			struct rekey *c = rekey_find(rk, nrk, kids[j]);
 			uint8_t adh[32];
 			crypto_generichash_state st;
-			if ((rc = node_get(x, kids[j], &n)) != 0) {
+			if (node_get(x, kids[j], &n) != 0) {
 				rc = -1;
 				terr(t, "%s", "keys/tree.mdb: dangling child");
 				goto out;
@@ -1144,8 +1161,8 @@ tree_user_shred(struct tree_txn *x, const char *user, size_t len,
 }
 
 int
-tree_leaves(struct tree_txn *x, int (*fn)(void *ctx, uint64_t id, int kind,
-    uint64_t parent), void *ctx)
+tree_leaves(struct tree_txn *x,
+    int (*fn)(void *ctx, uint64_t id, int kind, uint64_t parent), void *ctx)
 {
 	uint8_t kb[8];
 	MDB_val k = {8, kb}, d;
@@ -1535,4 +1552,35 @@ tree_node_exists(struct tree_txn *x, uint64_t id)
 	int rc = node_get(x, id, &n);
 
 	return rc == 0 ? 1 : (rc == TREE_ENOTFOUND ? 0 : -1);
+}
+
+int
+tree_is_child(struct tree_txn *x, uint64_t parent, uint64_t child)
+{
+	uint8_t pb[8], cb[8];
+	MDB_val k = {8, pb}, d = {8, cb};
+	MDB_cursor *c;
+	int rc;
+
+	bytes_store64be(pb, parent);
+	bytes_store64be(cb, child);
+	if ((rc = mdb_cursor_open(x->txn, x->t->children, &c)) != 0)
+		return mdb_fail(x->t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_GET_BOTH);
+	mdb_cursor_close(c);
+	if (rc == 0)
+		return 1;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return mdb_fail(x->t, rc);
+}
+
+uint64_t
+tree_last_txnid(struct tree *t)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(t->env, &info) != 0)
+		return 0;
+	return (uint64_t)info.me_last_txnid;
 }

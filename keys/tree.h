@@ -37,9 +37,9 @@
 #define TREE_KIND_ARCHIVE 6
 
 /* System nodes. */
-#define TREE_SYS_AUDIT 1   /* Ed25519 seed of the audit signing key */
-#define TREE_SYS_INDEX 2   /* MAC key of the data index's records */
-#define TREE_SYS_IDHASH 3  /* keyed hash of user ids (lookups, fence) */
+#define TREE_SYS_AUDIT 1  /* Ed25519 seed of the audit signing key */
+#define TREE_SYS_INDEX 2  /* MAC key of the data index's records */
+#define TREE_SYS_IDHASH 3 /* keyed hash of user ids (lookups, fence) */
 
 struct tree;
 struct tree_txn;
@@ -131,8 +131,7 @@ int tree_leaf_new(struct tree_txn *x, uint64_t owner, int kind,
  * into ${key}.  Returns 0, TREE_ENOTFOUND (the node does not exist: never
  * made, or destroyed), or -1 (corruption: a wrapping does not open).
  */
-int tree_node_key(struct tree_txn *x, uint64_t id,
-    uint8_t key[TREE_KEY_BYTES]);
+int tree_node_key(struct tree_txn *x, uint64_t id, uint8_t key[TREE_KEY_BYTES]);
 
 /*
  * tree_node_exists(x, id): 1 if node ${id} is there, 0 if not, -1 on error.
@@ -141,8 +140,7 @@ int tree_node_key(struct tree_txn *x, uint64_t id,
 int tree_node_exists(struct tree_txn *x, uint64_t id);
 
 /* tree_system_key(x, which, key): the key of system node ${which}. */
-int tree_system_key(struct tree_txn *x, int which,
-    uint8_t key[TREE_KEY_BYTES]);
+int tree_system_key(struct tree_txn *x, int which, uint8_t key[TREE_KEY_BYTES]);
 
 /*
  * tree_id_hash(x, domain, s, len, out): keyed BLAKE2b-256 of ${s} under the
@@ -206,8 +204,8 @@ int tree_leaves(struct tree_txn *x,
  * tree_root_clean(x): 0 if the root file holds only the current slot.
  */
 int tree_record_plausible(const uint8_t *p, size_t avail, size_t *reclen);
-int tree_record_is_current(struct tree_txn *x, uint64_t id,
-    const uint8_t *rec, size_t len);
+int tree_record_is_current(struct tree_txn *x, uint64_t id, const uint8_t *rec,
+    size_t len);
 int tree_parent_key(struct tree_txn *x, uint64_t parent,
     uint8_t key[TREE_KEY_BYTES]);
 int tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
@@ -249,5 +247,19 @@ int tree_contracts_of_user(struct tree_txn *x, const char *user, size_t ulen,
     int (*fn)(void *ctx, struct tree_contract *c), void *ctx);
 int tree_contracts_all(struct tree_txn *x,
     int (*fn)(void *ctx, struct tree_contract *c), void *ctx);
+
+/*
+ * tree_is_child(x, parent, child): 1 if ${parent} lists ${child} among its
+ * children, 0 if not, -1 on error.  A shred deletes a node and its link in
+ * one commit, so a link to a missing node is corruption, not a shred.
+ */
+int tree_is_child(struct tree_txn *x, uint64_t parent, uint64_t child);
+
+/*
+ * tree_last_txnid(t): the id of the last committed transaction of the key
+ * tree, which the index records so that a key tree older than the index
+ * (a damaged meta page, a restored copy) is found.
+ */
+uint64_t tree_last_txnid(struct tree *t);
 
 #endif /* !COFFRE_TREE_H */

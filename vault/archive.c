@@ -36,8 +36,8 @@ coffre_archive(coffre_vault *v, const char *user, const char *contract,
     const char *name, coffre_read_fn rd, void *rdctx,
     char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
 {
-	return vault_seal(v, 1, user, contract, NULL, name, rd, rdctx, id,
-	    type, size);
+	return vault_seal(v, 1, user, contract, NULL, name, rd, rdctx, id, type,
+	    size);
 }
 
 static int
@@ -151,8 +151,8 @@ end_running(void *ctx, struct tree_contract *c)
 }
 
 int
-vault_end_user_contracts(coffre_vault *v, struct tree_txn *tx,
-    const char *user, uint64_t *count)
+vault_end_user_contracts(coffre_vault *v, struct tree_txn *tx, const char *user,
+    uint64_t *count)
 {
 	struct ending e = {v, tx, 0, 0};
 	int rc;
@@ -171,9 +171,9 @@ int
 coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
     const char *date, char retain_until[11])
 {
-	struct tree_contract c;
+	struct tree_contract c = {0};
 	struct tree_txn *tx = NULL;
-	unsigned years;
+	unsigned years = COFFRE_DEFAULT_RETENTION_YEARS;
 	int32_t day = vault_today();
 	int rc;
 
@@ -209,7 +209,7 @@ int
 coffre_hold(coffre_vault *v, const char *user, const char *contract,
     const char *reason, int on)
 {
-	struct tree_contract c;
+	struct tree_contract c = {0};
 	struct tree_txn *tx = NULL;
 	int rc;
 
@@ -281,7 +281,7 @@ static int
 arc_one(void *ctx, const struct idoc *d)
 {
 	struct arclisting *l = ctx;
-	struct tree_contract c;
+	struct tree_contract c = {0};
 	int rc;
 
 	if (l->user != NULL && strcmp(l->user, d->user) != 0)
@@ -400,7 +400,7 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
     coffre_write_fn wr, void *wrctx)
 {
 	struct idoc *d = calloc(1, sizeof(*d));
-	struct tree_contract c;
+	struct tree_contract c = {0};
 	char until[11];
 	int rc;
 
@@ -498,7 +498,7 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
     struct coffre_shred_result *res)
 {
 	struct idoc *d = calloc(1, sizeof(*d));
-	struct tree_contract c;
+	struct tree_contract c = {0};
 	struct tree_shred_stats st;
 	struct tree_txn *tx = NULL;
 	uint64_t n;

@@ -73,8 +73,7 @@ discard(void *ctx, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int
-check_rec(struct checking *c, const struct idoc *d, int arc);
+static int check_rec(struct checking *c, const struct idoc *d, int arc);
 
 static int
 check_doc(void *ctx, const struct idoc *d)
@@ -190,8 +189,9 @@ repair(struct checking *c)
 		if ((rc = tree_commit(tx)) != 0)
 			return vault_tree_code(v, rc);
 		c->res->repaired += c->norphans;
-		report(c, 0, "destroyed %zu orphan key leaves (root epoch "
-			     "%llu -> %llu)",
+		report(c, 0,
+		    "destroyed %zu orphan key leaves (root epoch "
+		    "%llu -> %llu)",
 		    c->norphans, (unsigned long long)st.epoch_before,
 		    (unsigned long long)st.epoch_after);
 	}

@@ -128,8 +128,8 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 				    lineno, CONFIG_TYPES_MAX);
 				return -1;
 			}
-			snprintf(c->types[c->ntypes], CONFIG_TYPE_LEN + 1,
-			    "%s", v);
+			snprintf(c->types[c->ntypes], CONFIG_TYPE_LEN + 1, "%s",
+			    v);
 			c->ntypes++;
 		} else if (strncmp(k, "retention.", 10) == 0) {
 			char *end;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -23,7 +24,7 @@
 
 struct index {
 	MDB_env *env;
-	MDB_dbi docs, reviews, by_user, meta, archives;
+	MDB_dbi docs, reviews, by_user, meta, archives, audit;
 	char err[256];
 };
 
@@ -60,6 +61,23 @@ mac(const struct index_txn *x, const char *domain, const uint8_t *key,
 	crypto_generichash_final(&st, out, INDEX_MAC_BYTES);
 }
 
+/*
+ * LMDB checks its pages with assertions and abort()s when one fails, which
+ * a damaged file can trigger.  A crash is never the answer to corruption:
+ * say so, once, and stop with the failure status.  (The one place the
+ * library ends the process: LMDB gives it no way to return.)
+ */
+static void
+lmdb_assert(MDB_env *env, const char *msg)
+{
+	const char *path = NULL;
+
+	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
+		path = "an LMDB file of the vault";
+	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path, msg);
+	_exit(1);
+}
+
 int
 index_open(const char *dir, int create, struct index **out, char *err,
     size_t errlen)
@@ -77,6 +95,7 @@ index_open(const char *dir, int create, struct index **out, char *err,
 	snprintf(path, sizeof(path), "%s/index.mdb", dir);
 	if ((rc = mdb_env_create(&ix->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(ix->env, 8)) != 0 ||
+	    (rc = mdb_env_set_assert(ix->env, lmdb_assert)) != 0 ||
 	    (rc = mdb_env_set_mapsize(ix->env, INDEX_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(ix->env, path, MDB_NOSUBDIR | MDB_NOTLS,
 		 0600)) != 0)
@@ -89,7 +108,8 @@ index_open(const char *dir, int create, struct index **out, char *err,
 		 &ix->by_user)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", f, &ix->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "archives", MDB_CREATE, &ix->archives)) !=
-		0)
+		0 ||
+	    (rc = mdb_dbi_open(txn, "audit", MDB_CREATE, &ix->audit)) != 0)
 		goto err;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -271,8 +291,8 @@ strlen_max(const char *s, size_t max)
 static int
 rec_put(struct index_txn *x, int arc, const struct idoc *d)
 {
-	uint8_t rec[DOC_FIXED + 4 * 130 + INDEX_SEALED_NAME_MAX +
-	    INDEX_MAC_BYTES];
+	uint8_t
+	    rec[DOC_FIXED + 4 * 130 + INDEX_SEALED_NAME_MAX + INDEX_MAC_BYTES];
 	size_t ul = strlen_max(d->user, COFFRE_ID_MAX);
 	size_t cl = strlen_max(d->community, COFFRE_ID_MAX);
 	size_t kl = strlen_max(d->kind, COFFRE_ID_MAX);
@@ -326,8 +346,8 @@ rec_put(struct index_txn *x, int arc, const struct idoc *d)
 }
 
 static int
-doc_parse(struct index_txn *x, int arc, const uint8_t id[16],
-    const MDB_val *v, struct idoc *d)
+doc_parse(struct index_txn *x, int arc, const uint8_t id[16], const MDB_val *v,
+    struct idoc *d)
 {
 	const uint8_t *r = v->mv_data;
 	uint8_t m[32];
@@ -416,7 +436,8 @@ int
 index_review_add(struct index_txn *x, const uint8_t id[16],
     const struct ireview *r)
 {
-	uint8_t kb[20], rec[REV_FIXED + INDEX_SEALED_NOTE_MAX + INDEX_MAC_BYTES];
+	uint8_t kb[20],
+	    rec[REV_FIXED + INDEX_SEALED_NOTE_MAX + INDEX_MAC_BYTES];
 	MDB_val k = {16, (void *)(uintptr_t)id}, v;
 	MDB_cursor *c;
 	uint32_t n = 0;
@@ -439,7 +460,8 @@ index_review_add(struct index_txn *x, const uint8_t id[16],
 	if (rc == 0 && k.mv_size == 20 && memcmp(k.mv_data, id, 16) == 0) {
 		const uint8_t *p = (const uint8_t *)k.mv_data + 16;
 		n = ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-			(uint32_t)p[2] << 8 | p[3]) + 1;
+			(uint32_t)p[2] << 8 | p[3]) +
+		    1;
 	} else if (rc != 0 && rc != MDB_NOTFOUND) {
 		mdb_cursor_close(c);
 		return ifail(x->ix, rc);
@@ -595,4 +617,102 @@ index_arcs(struct index_txn *x, int (*fn)(void *, const struct idoc *),
     void *ctx)
 {
 	return recs(x, 1, NULL, fn, ctx);
+}
+
+int
+index_audit_head(struct index_txn *x, uint64_t *seq, uint8_t hash[32])
+{
+	MDB_val k = {10, "audit_head"}, d;
+	int rc = mdb_get(x->txn, x->ix->meta, &k, &d);
+
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		memset(hash, 0, 32);
+		return INDEX_ENOTFOUND;
+	}
+	if (rc != 0)
+		return ifail(x->ix, rc);
+	if (d.mv_size != 40)
+		return icorrupt(x->ix, "audit head");
+	*seq = bytes_load64(d.mv_data);
+	memcpy(hash, (const uint8_t *)d.mv_data + 8, 32);
+	return 0;
+}
+
+int
+index_audit_put(struct index_txn *x, uint64_t seq, const char *line, size_t len,
+    const uint8_t hash[32])
+{
+	uint8_t kb[8], hv[40];
+	MDB_val k = {8, kb}, d = {len, (void *)(uintptr_t)line};
+	MDB_val hk = {10, "audit_head"}, hd = {40, hv};
+	int rc;
+
+	bytes_store64be(kb, seq);
+	if ((rc = mdb_put(x->txn, x->ix->audit, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return ifail(x->ix, rc);
+	bytes_store64(hv, seq);
+	memcpy(hv + 8, hash, 32);
+	if ((rc = mdb_put(x->txn, x->ix->meta, &hk, &hd, 0)) != 0)
+		return ifail(x->ix, rc);
+	return 0;
+}
+
+int
+index_audit_lines(struct index_txn *x, uint64_t after,
+    int (*fn)(void *ctx, uint64_t seq, const char *line, size_t len), void *ctx)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	MDB_cursor *c;
+	int rc = 0, mrc;
+
+	bytes_store64be(kb, after + 1);
+	if ((mrc = mdb_cursor_open(x->txn, x->ix->audit, &c)) != 0)
+		return ifail(x->ix, mrc);
+	for (mrc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE); mrc == 0;
+	     mrc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			rc = icorrupt(x->ix, "audit key");
+			break;
+		}
+		if ((rc = fn(ctx, bytes_load64be(k.mv_data), d.mv_data,
+			 d.mv_size)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc == 0 && mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = ifail(x->ix, mrc);
+	return rc;
+}
+
+int
+index_meta_u64(struct index_txn *x, const char *name, uint64_t *v)
+{
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, d;
+	int rc = mdb_get(x->txn, x->ix->meta, &k, &d);
+
+	if (rc == MDB_NOTFOUND) {
+		*v = 0;
+		return 0;
+	}
+	if (rc != 0)
+		return ifail(x->ix, rc);
+	if (d.mv_size != 8)
+		return icorrupt(x->ix, name);
+	*v = bytes_load64(d.mv_data);
+	return 0;
+}
+
+int
+index_meta_put_u64(struct index_txn *x, const char *name, uint64_t v)
+{
+	uint8_t b[8];
+	MDB_val k = {strlen(name), (void *)(uintptr_t)name}, d = {8, b};
+	int rc;
+
+	bytes_store64(b, v);
+	if ((rc = mdb_put(x->txn, x->ix->meta, &k, &d, 0)) != 0)
+		return ifail(x->ix, rc);
+	return 0;
 }

@@ -119,7 +119,27 @@ int index_docs(struct index_txn *x, const char *user,
  */
 int index_arc_put(struct index_txn *x, const struct idoc *d);
 int index_arc_get(struct index_txn *x, const uint8_t id[16], struct idoc *d);
-int index_arcs(struct index_txn *x,
-    int (*fn)(void *ctx, const struct idoc *d), void *ctx);
+int index_arcs(struct index_txn *x, int (*fn)(void *ctx, const struct idoc *d),
+    void *ctx);
+
+/*
+ * The audit log (vault/audit.c): table "audit", u64 BE sequence number ->
+ * one event, a line of JSON text; and the head (last sequence number and the
+ * BLAKE2b-256 of its line) in meta "audit_head".  Events are appended in the
+ * same transaction as the change they record.
+ * index_audit_head(): 0, or INDEX_ENOTFOUND for an empty log (seq 0).
+ * index_audit_put(): append line ${seq} (never overwrites) and move the head.
+ * index_audit_lines(): each line after ${after}, in order.
+ */
+int index_audit_head(struct index_txn *x, uint64_t *seq, uint8_t hash[32]);
+int index_audit_put(struct index_txn *x, uint64_t seq, const char *line,
+    size_t len, const uint8_t hash[32]);
+int index_audit_lines(struct index_txn *x, uint64_t after,
+    int (*fn)(void *ctx, uint64_t seq, const char *line, size_t len),
+    void *ctx);
+
+/* index_meta_u64() / index_meta_put_u64(): a u64 in meta (0 if absent). */
+int index_meta_u64(struct index_txn *x, const char *name, uint64_t *v);
+int index_meta_put_u64(struct index_txn *x, const char *name, uint64_t v);
 
 #endif /* !COFFRE_INDEX_H */

@@ -24,7 +24,8 @@ policy_open(struct policy **out, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	p->m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
+	p->m =
+	    magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
 	if (p->m == NULL || magic_load(p->m, NULL) != 0) {
 		snprintf(err, errlen, "cannot load libmagic's database: %s",
 		    p->m != NULL ? magic_error(p->m) : "magic_open failed");

@@ -25,8 +25,8 @@ void policy_close(struct policy *p);
  * policy_detect(p, buf, len, type, typelen): the MIME type of ${buf} into
  * ${type}.  Returns 0 or -1 (libmagic failed; ${type} says why).
  */
-int policy_detect(struct policy *p, const uint8_t *buf, size_t len,
-    char *type, size_t typelen);
+int policy_detect(struct policy *p, const uint8_t *buf, size_t len, char *type,
+    size_t typelen);
 
 /* policy_allowed(c, type): 1 if ${type} is in the configured list. */
 int policy_allowed(const struct config *c, const char *type);

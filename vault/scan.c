@@ -41,12 +41,12 @@
 
 /* A set of byte strings of one length, found by a rolling hash. */
 struct markers {
-	size_t w;        /* window */
-	uint64_t top;    /* HASH_BASE^(w-1) */
-	uint64_t *hash;  /* open addressing, 0 = empty */
-	uint32_t *idx;   /* index into bytes */
+	size_t w;       /* window */
+	uint64_t top;   /* HASH_BASE^(w-1) */
+	uint64_t *hash; /* open addressing, 0 = empty */
+	uint32_t *idx;  /* index into bytes */
 	size_t cap, n;
-	uint8_t *bytes;  /* sodium_malloc'd: the samples (plaintext) */
+	uint8_t *bytes; /* sodium_malloc'd: the samples (plaintext) */
 	size_t nbytes, capbytes;
 	uint8_t *filter; /* 2^FILTER_BITS bits */
 };
@@ -58,9 +58,9 @@ struct scanning {
 	struct coffre_scan_result *res;
 	struct markers body, name;
 	struct tree_txn *tx;
-	uint8_t *first;    /* first chunk of the document being sampled */
+	uint8_t *first; /* first chunk of the document being sampled */
 	size_t firstlen;
-	uint8_t *pkey;     /* cached parent key, sodium_malloc'd */
+	uint8_t *pkey; /* cached parent key, sodium_malloc'd */
 	uint64_t pkey_id;
 	int pkey_ok;
 	const char *dir;
@@ -334,12 +334,12 @@ scan_bytes(struct scanning *s, const char *path, const uint8_t *p, size_t n)
 		    markers_hit(&s->name, hn, p + i + 1 - NAME_BYTES)) {
 			s->res->plaintext_hits++;
 			report(s, 1,
-			    "%s offset %zu: a document name in the clear",
-			    path, i + 1 - NAME_BYTES);
+			    "%s offset %zu: a document name in the clear", path,
+			    i + 1 - NAME_BYTES);
 		}
 		/* A root key slot anywhere but the current one in keys/root. */
-		if (p[i] == 'C' && n - i >= 16 && memcmp(p + i, "CFSL", 4) == 0 &&
-		    p[i + 4] <= 1)
+		if (p[i] == 'C' && n - i >= 16 &&
+		    memcmp(p + i, "CFSL", 4) == 0 && p[i + 4] <= 1)
 			try_slot(s, path, i, p + i);
 		/* A node id (internal, system, owner, leaf), then version 1
 		 * and a known kind: the shape of a key-tree record. */
@@ -429,8 +429,9 @@ coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 	res->markers = s.body.n + s.name.n;
 	if (tree_root_clean(s.tx) != 0) {
 		res->opened++;
-		report(&s, 1, "keys/root: a slot other than the current one "
-			      "still holds a root key");
+		report(&s, 1,
+		    "keys/root: a slot other than the current one "
+		    "still holds a root key");
 	}
 	cur = &s;
 	if (nftw(v->dir, scan_file, 16, FTW_PHYS) != 0) {

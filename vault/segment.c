@@ -228,8 +228,8 @@ int
 segment_append_begin(struct segstore *s,
     int (*committed)(void *, uint32_t, uint64_t *), void *ctx,
     const uint8_t docid[16], uint64_t keyid,
-    const uint8_t sshdr[SEGMENT_SSHDR_BYTES], struct segwriter **out,
-    char *err, size_t errlen)
+    const uint8_t sshdr[SEGMENT_SSHDR_BYTES], struct segwriter **out, char *err,
+    size_t errlen)
 {
 	struct segwriter *w;
 	struct stat st;
@@ -248,8 +248,7 @@ segment_append_begin(struct segstore *s,
 		return -1;
 	}
 	w->s = s;
-	w->start = w->pos = w->filled = w->synced_upto =
-	    (uint64_t)st.st_size;
+	w->start = w->pos = w->filled = w->synced_upto = (uint64_t)st.st_size;
 	if (w_start(w) != 0) {
 		serr(err, errlen, s->dir, "cannot start the writer thread");
 		return -1;
@@ -295,8 +294,7 @@ w_thread(void *arg)
 		}
 		if (e == 0 && at + len - w->synced_upto >= WRITEBACK_EVERY) {
 			/* Start write-back now: the disk works meanwhile. */
-			(void)sync_file_range(w->s->wfd,
-			    (off_t)w->synced_upto,
+			(void)sync_file_range(w->s->wfd, (off_t)w->synced_upto,
 			    (off_t)(at + len - w->synced_upto),
 			    SYNC_FILE_RANGE_WRITE);
 			w->synced_upto = at + len;
@@ -483,9 +481,8 @@ segment_append_abort(struct segwriter *w)
 
 int
 segment_read_open(struct segstore *s, const struct segloc *loc,
-    const uint8_t docid[16], uint64_t keyid,
-    uint8_t sshdr[SEGMENT_SSHDR_BYTES], uint64_t *size,
-    struct segreader **out, char *err, size_t errlen)
+    const uint8_t docid[16], uint64_t keyid, uint8_t sshdr[SEGMENT_SSHDR_BYTES],
+    uint64_t *size, struct segreader **out, char *err, size_t errlen)
 {
 	char path[4200];
 	uint8_t hdr[SEGMENT_REC_HDR], tr[SEGMENT_REC_TRAILER], sum[16];
@@ -503,6 +500,18 @@ segment_read_open(struct segstore *s, const struct segloc *loc,
 	    loc->offset + loc->length > (uint64_t)st.st_size) {
 		serr(err, errlen, path, "record missing or truncated");
 		goto err;
+	}
+	{
+		uint8_t fh[SEG_FILE_HDR], zero[SEG_FILE_HDR - 12];
+		memset(zero, 0, sizeof(zero));
+		if (util_pread_all(fd, fh, sizeof(fh), 0) != 0 ||
+		    memcmp(fh, "CFSG", 4) != 0 || fh[4] != 1 || fh[5] != 0 ||
+		    fh[6] != 0 || fh[7] != 0 ||
+		    bytes_load32(fh + 8) != loc->segno ||
+		    memcmp(fh + 12, zero, sizeof(zero)) != 0) {
+			serr(err, errlen, path, "corrupt segment header");
+			goto err;
+		}
 	}
 	if (util_pread_all(fd, hdr, sizeof(hdr), (off_t)loc->offset) != 0 ||
 	    util_pread_all(fd, tr, sizeof(tr),

@@ -49,8 +49,8 @@ void segment_store_close(struct segstore *s);
 int segment_append_begin(struct segstore *s,
     int (*committed)(void *ctx, uint32_t segno, uint64_t *end), void *ctx,
     const uint8_t docid[16], uint64_t keyid,
-    const uint8_t sshdr[SEGMENT_SSHDR_BYTES], struct segwriter **out,
-    char *err, size_t errlen);
+    const uint8_t sshdr[SEGMENT_SSHDR_BYTES], struct segwriter **out, char *err,
+    size_t errlen);
 
 /* segment_append_chunk(w, ct, len): append one ciphertext chunk. 0 / -1. */
 int segment_append_chunk(struct segwriter *w, const uint8_t *ct, size_t len);
@@ -73,9 +73,8 @@ void segment_append_abort(struct segwriter *w);
  * plaintext size the trailer declares.  Returns 0 or -1 (corruption).
  */
 int segment_read_open(struct segstore *s, const struct segloc *loc,
-    const uint8_t docid[16], uint64_t keyid,
-    uint8_t sshdr[SEGMENT_SSHDR_BYTES], uint64_t *size,
-    struct segreader **out, char *err, size_t errlen);
+    const uint8_t docid[16], uint64_t keyid, uint8_t sshdr[SEGMENT_SSHDR_BYTES],
+    uint64_t *size, struct segreader **out, char *err, size_t errlen);
 
 /*
  * segment_read_chunk(r, buf, cap, len): the next chunk into ${buf}.

@@ -95,7 +95,7 @@ util_iso8601(int64_t t, char buf[21])
 
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		strcpy(buf, "1970-01-01T00:00:00Z");
+		memcpy(buf, "1970-01-01T00:00:00Z", 21);
 }
 
 int
@@ -207,7 +207,7 @@ util_day_format(int32_t day, char buf[11])
 
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, 11, "%Y-%m-%d", &tm) == 0)
-		strcpy(buf, "1970-01-01");
+		memcpy(buf, "1970-01-01", 11);
 }
 
 int32_t

@@ -28,9 +28,6 @@
 #include "vault/util.h"
 #include "vault/vault.h"
 
-
-
-
 int
 vault_err(coffre_vault *v, int code, const char *fmt, ...)
 {
@@ -275,8 +272,7 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 	if (index_open(dir, 1, &ix, errbuf, errlen) != 0 ||
 	    segment_store_open(dir, 1, &s, errbuf, errlen) != 0)
 		goto out;
-	sodium_bin2base64(pubkey, 64, pk, 32,
-	    sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(pubkey, 64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
 	snprintf(path, sizeof(path), "%s/audit.pub", dir);
 	snprintf(line, sizeof(line), "%s\n", pubkey);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -296,8 +292,8 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 	}
 	/* The lock file last: it is what says a vault is here. */
 	snprintf(path, sizeof(path), "%s/lock", dir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) ==
-	    -1) {
+	if ((fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		 0600)) == -1) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -394,6 +390,29 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	if (rc == 0)
 		rc = tree_system_key(x, TREE_SYS_INDEX, v->mackey);
 	tree_abort(x);
+	if (rc == 0) {
+		struct index_txn *ixt = NULL;
+		uint64_t seen = 0;
+		if (index_begin(v->index, 0, v->mackey, &ixt) != 0 ||
+		    index_meta_u64(ixt, "tree_txnid", &seen) != 0) {
+			index_abort(ixt);
+			vault_unlock(v);
+			snprintf(errbuf, errlen, "%s", index_errmsg(v->index));
+			rc = COFFRE_EFAIL;
+			goto err;
+		}
+		index_abort(ixt);
+		if (seen > tree_last_txnid(v->tree)) {
+			vault_unlock(v);
+			snprintf(errbuf, errlen,
+			    "%s/keys/tree.mdb: the key tree is older than the "
+			    "index (a damaged or restored keys/tree.mdb): "
+			    "corrupt",
+			    dir);
+			rc = COFFRE_EFAIL;
+			goto err;
+		}
+	}
 	vault_unlock(v);
 	if (rc != 0) {
 		snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
@@ -454,7 +473,7 @@ committed_end(void *ctx, uint32_t segno, uint64_t *end)
 struct sealing {
 	uint8_t *head; /* POLICY_HEAD_BYTES, sodium_malloc'd plaintext */
 	size_t headlen, headpos;
-	uint8_t *pt;   /* two CHUNK_BYTES plaintext buffers */
+	uint8_t *pt; /* two CHUNK_BYTES plaintext buffers */
 	uint8_t *ct;
 	crypto_secretstream_xchacha20poly1305_state *st;
 };
@@ -545,8 +564,8 @@ zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 		if (q[1] == 'K' && q[2] == 5 && q[3] == 6 &&
 		    eocd_plausible(q, z->pos + z->ncarry + i) &&
 		    z->need_end == 0)
-			z->need_end = z->pos + z->ncarry + i + 22 +
-			    bytes_load16(q + 20);
+			z->need_end =
+			    z->pos + z->ncarry + i + 22 + bytes_load16(q + 20);
 	}
 	/* Keep the last 21 bytes for the next chunk. */
 	if (n >= 21) {
@@ -589,8 +608,8 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 	total = (uint64_t)n;
 	for (;;) {
 		if ((m = sealing_fill(s, rd, ctx, next, CHUNK_BYTES)) < 0)
-			return vault_err(v, COFFRE_EFAIL, "reading the input: %s",
-			    strerror(errno));
+			return vault_err(v, COFFRE_EFAIL,
+			    "reading the input: %s", strerror(errno));
 		total += (uint64_t)m;
 		if (total > max_doc(v))
 			return vault_err(v, COFFRE_EREJECT,
@@ -602,8 +621,8 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 		    m == 0 ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
 			   : 0);
 		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
-			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s", v->dir,
-			    strerror(errno));
+			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s",
+			    v->dir, strerror(errno));
 		zipscan_chunk(&zs, cur, (size_t)n);
 		if (m == 0) {
 			if (zipscan_end(&zs, total))
@@ -637,7 +656,7 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
     char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
 {
 	const char *community = group;
-	struct tree_contract ct;
+	struct tree_contract ct = {0};
 	struct sealing s = {0};
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
@@ -756,8 +775,7 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 	}
 	if ((rc = seal_body(v, &s, w, rd, rdctx, ad, &d->size)) != 0)
 		goto out;
-	rc = segment_append_finish(w, d->size, &d->loc, v->err,
-	    sizeof(v->err));
+	rc = segment_append_finish(w, d->size, &d->loc, v->err, sizeof(v->err));
 	w = NULL;
 	if (rc != 0) {
 		rc = COFFRE_EFAIL;
@@ -768,15 +786,18 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 	snprintf(d->user, sizeof(d->user), "%s", user);
 	snprintf(d->community, sizeof(d->community), "%s", community);
 	snprintf(d->kind, sizeof(d->kind), "%s", kind != NULL ? kind : "");
-	d->snamelen = seal_text(v, d->id, "name", name != NULL ? name : "",
-	    d->sname);
+	d->snamelen =
+	    seal_text(v, d->id, "name", name != NULL ? name : "", d->sname);
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
-	if ((archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) != 0) {
+	/* The index remembers how far the key tree got (see coffre_open). */
+	if ((archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) != 0 ||
+	    index_meta_put_u64(ix, "tree_txnid", tree_last_txnid(v->tree)) !=
+		0) {
 		rc = vault_index_code(v);
 		goto out;
 	}
@@ -812,7 +833,7 @@ vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
 	uint8_t raw[16];
-	int rc;
+	int rc, damaged = 0;
 
 	if (util_docid_decode(ids, raw) != 0)
 		return vault_err(v, COFFRE_EREJECT,
@@ -826,13 +847,27 @@ vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 	if (rc != 0)
 		return vault_index_code(v);
 	if (d->status == COFFRE_SHREDDED)
-		return vault_err(v, COFFRE_EGONE, "document %s was shredded", ids);
+		return vault_err(v, COFFRE_EGONE, "document %s was shredded",
+		    ids);
 	if (!key)
 		return 0;
 	if ((rc = tree_begin(v->tree, 0, &tx)) != 0)
 		return vault_tree_code(v, rc);
 	rc = tree_node_key(tx, d->keyid, v->dk);
+	if (rc == TREE_ENOTFOUND) {
+		/* Shredded, or a damaged key tree?  A shred removes the key
+		 * and its parent's link to it in one commit. */
+		uint64_t uk;
+		if (tree_user_find(tx, d->user, strlen(d->user), &uk) == 0 &&
+		    tree_is_child(tx, uk, d->keyid) != 0)
+			damaged = 1;
+	}
 	tree_abort(tx);
+	if (damaged)
+		return vault_err(v, COFFRE_EFAIL,
+		    "document %s: its key is missing from the key tree while "
+		    "its user's key still lists it (corrupt)",
+		    ids);
 	if (rc == TREE_ENOTFOUND)
 		return vault_err(v, COFFRE_EGONE,
 		    "document %s was shredded (its key is destroyed)", ids);
@@ -896,8 +931,7 @@ vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
 		total += plen;
 		if (total > size) {
 			rc = vault_err(v, COFFRE_EFAIL,
-			    "document %s: longer than recorded (corrupt)",
-			    ids);
+			    "document %s: longer than recorded (corrupt)", ids);
 			goto out;
 		}
 		if (wr(wrctx, pt, (size_t)plen) != 0) {
@@ -959,13 +993,11 @@ review_collect(void *ctx, const struct ireview *r)
 
 	if (v->nreviews == v->capreviews) {
 		size_t cap = v->capreviews ? v->capreviews * 2 : 4;
-		if (cap > 100000 ||
-		    (nr = calloc(cap, sizeof(*nr))) == NULL)
+		if (cap > 100000 || (nr = calloc(cap, sizeof(*nr))) == NULL)
 			return vault_err(v, COFFRE_EFAIL, "too many reviews");
 		if (v->reviews != NULL) {
 			memcpy(nr, v->reviews, v->nreviews * sizeof(*nr));
-			sodium_memzero(v->reviews,
-			    v->capreviews * sizeof(*nr));
+			sodium_memzero(v->reviews, v->capreviews * sizeof(*nr));
 			free(v->reviews);
 		}
 		v->reviews = nr;
@@ -1021,8 +1053,9 @@ coffre_info(coffre_vault *v, const char *ids, struct coffre_doc *doc)
 	doc_public(d, doc);
 	if (vault_open_text(v, d->id, "name", d->sname, d->snamelen, doc->name,
 		COFFRE_NAME_MAX) != 0) {
-		rc = vault_err(v, COFFRE_EFAIL, "document %s: its sealed name does "
-					   "not open (corrupt)",
+		rc = vault_err(v, COFFRE_EFAIL,
+		    "document %s: its sealed name does "
+		    "not open (corrupt)",
 		    ids);
 		goto unlock;
 	}
@@ -1049,6 +1082,8 @@ out:
 }
 
 struct listing {
+	coffre_vault *v;
+	struct tree_txn *tx;
 	const struct coffre_filter *f;
 	coffre_list_fn fn;
 	void *ctx;
@@ -1071,12 +1106,28 @@ list_one(void *ctx, const struct idoc *d)
 			return 0;
 	}
 	doc_public(d, &l->doc);
+	/* The name is sealed under the document's key: open it. */
+	if (d->status != COFFRE_SHREDDED) {
+		int rc = tree_node_key(l->tx, d->keyid, l->v->dk);
+		if (rc == -1)
+			return vault_tree_code(l->v, rc);
+		if (rc == 0 &&
+		    vault_open_text(l->v, d->id, "name", d->sname, d->snamelen,
+			l->doc.name, COFFRE_NAME_MAX) != 0) {
+			sodium_memzero(l->v->dk, 32);
+			return vault_err(l->v, COFFRE_EFAIL,
+			    "document %s: its sealed name does not open "
+			    "(corrupt)",
+			    l->doc.id);
+		}
+	}
+	sodium_memzero(l->v->dk, 32);
 	return l->fn(l->ctx, &l->doc);
 }
 
 int
-coffre_list(coffre_vault *v, const struct coffre_filter *f,
-    coffre_list_fn fn, void *ctx)
+coffre_list(coffre_vault *v, const struct coffre_filter *f, coffre_list_fn fn,
+    void *ctx)
 {
 	struct listing *l;
 	struct index_txn *ix = NULL;
@@ -1089,24 +1140,35 @@ coffre_list(coffre_vault *v, const struct coffre_filter *f,
 		return vault_err(v, COFFRE_EREJECT, "malformed filter");
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	l->v = v;
 	l->f = f;
 	l->fn = fn;
 	l->ctx = ctx;
-	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+	if ((rc = vault_lock(v, LOCK_SH)) != 0) {
 		free(l);
-		return vault_index_code(v);
+		return rc;
+	}
+	if ((rc = tree_begin(v->tree, 0, &l->tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
 	}
 	rc = index_docs(ix, f != NULL ? f->user : NULL, list_one, l);
-	index_abort(ix);
 	if (rc == -1)
 		rc = vault_index_code(v);
+out:
+	index_abort(ix);
+	tree_abort(l->tx);
+	vault_unlock(v);
 	free(l);
 	return rc;
 }
 
 int
-coffre_review(coffre_vault *v, const char *ids, int decision,
-    const char *note)
+coffre_review(coffre_vault *v, const char *ids, int decision, const char *note)
 {
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct ireview *r = calloc(1, sizeof(*r));
@@ -1118,7 +1180,8 @@ coffre_review(coffre_vault *v, const char *ids, int decision,
 		goto out;
 	}
 	if (decision != COFFRE_APPROVED && decision != COFFRE_REJECTED) {
-		rc = vault_err(v, COFFRE_EREJECT, "a review approves or rejects");
+		rc = vault_err(v, COFFRE_EREJECT,
+		    "a review approves or rejects");
 		goto out;
 	}
 	if (note != NULL && !valid_text(note, COFFRE_NOTE_MAX)) {
@@ -1146,8 +1209,8 @@ coffre_review(coffre_vault *v, const char *ids, int decision,
 	}
 	r->decision = decision;
 	r->at = (int64_t)time(NULL);
-	r->snotelen = seal_text(v, d->id, "note", note != NULL ? note : "",
-	    r->snote);
+	r->snotelen =
+	    seal_text(v, d->id, "note", note != NULL ? note : "", r->snote);
 	d->status = decision;
 	if (index_review_add(ix, d->id, r) != 0 || index_doc_put(ix, d) != 0) {
 		rc = vault_index_code(v);
@@ -1295,8 +1358,8 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	if (util_docid_decode(ids, raw) != 0) {
 		free(d);
-		return vault_err(v, COFFRE_EREJECT, "malformed document id '%.40s'",
-		    ids);
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed document id '%.40s'", ids);
 	}
 	if ((rc = vault_lock(v, LOCK_EX)) != 0) {
 		free(d);

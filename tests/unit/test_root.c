@@ -523,8 +523,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_erase_damaged_slot, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_slot_padding, setup,
-		teardown),
+	    cmocka_unit_test_setup_teardown(test_slot_padding, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_excl, setup, teardown),
 	};
 

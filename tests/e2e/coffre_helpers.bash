@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# coffre_helpers.bash: helpers shared by the tNN_*.sh scenarios, sourced
+# after lib.sh (which gives pass, fail, expect_exit, new_vault, finish).
+#
+# run CMD...        lib.sh's run_cmd: stdin from /dev/null; stdout in $OUT,
+#                   stderr in $ERR, exit status in $STATUS (run_in FILE CMD
+#                   of lib.sh: the same with stdin from FILE)
+# run_at DIR CMD... run in directory DIR
+# t_rc CODE NAME    PASS if the last run exited CODE and did not crash
+# t_err CODE NAME   ... and stdout is empty and stderr starts "coffre: "
+# check NAME CMD... PASS if CMD succeeds (its stdout is dropped)
+# mkvault DIR       creates a vault (init), fails the scenario if it cannot
+# sealid DIR ARGS.. seals, prints the id on success
+#
+# A run "crashed" if it died of a signal (exit >= 128), or a sanitizer
+# wrote a report (exit SANITIZER_EXIT, or a report on stderr): that is
+# always a failure, whatever exit status was expected.
+#
+# The vault is given by --dir in every call (lib.sh unsets COFFRE_DIR,
+# COFFRE_SOCKET and COFFRE_PASSPHRASE_FILE).
+
+# Python 3 (the system's own starts fastest; a shim on PATH may be slow).
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+GEN="$PY $COFFRE_ROOT/tests/e2e/gen.py"
+W=$TMPDIR_E2E
+
+# c ARGS...: the binary under test, with no implicit vault.
+c() { "$COFFRE_BIN" "$@"; }
+
+run() { run_cmd "$@"; }
+
+crashed() {
+	[ "$STATUS" -ge 128 ] && return 0
+	[ "$STATUS" -eq "${SANITIZER_EXIT:-99}" ] && return 0
+	grep -qE 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|MemorySanitizer|runtime error:' "$ERR" 2>/dev/null
+}
+
+# why: a one-line summary of the last run, for failure details.
+why() {
+	local e
+	e=$(head -c 400 "$ERR" 2>/dev/null | tr '\n\t' '| ')
+	printf 'exit %s; stderr: %s' "$STATUS" "$e"
+}
+
+t_rc() {
+	local code=$1 name=$2
+	if crashed; then
+		fail "$name" "crashed: $(why)"
+	elif [ "$STATUS" -eq "$code" ]; then
+		pass "$name"
+	else
+		fail "$name" "want exit $code; $(why)"
+	fi
+}
+
+t_err() {
+	local code=$1 name=$2 first
+	first=$(head -n 1 "$ERR" 2>/dev/null)
+	if crashed; then
+		fail "$name" "crashed: $(why)"
+	elif [ "$STATUS" -ne "$code" ]; then
+		fail "$name" "want exit $code; $(why)"
+	elif [ -s "$OUT" ]; then
+		fail "$name" "stdout not empty on error: $(head -c 200 "$OUT" | tr '\n' '|')"
+	elif [ "${first#coffre: }" = "$first" ]; then
+		fail "$name" "stderr does not start with 'coffre: ': $(why)"
+	else
+		pass "$name"
+	fi
+}
+
+check() {
+	local name=$1
+	shift
+	if "$@" >/dev/null; then
+		pass "$name"
+	else
+		fail "$name" "check failed: $*"
+	fi
+}
+
+mkvault() {
+	if ! c --dir "$1" init >/dev/null 2>"$W/.init.err"; then
+		fail "create vault $1" "$(head -c 300 "$W/.init.err")"
+		return 1
+	fi
+}
+
+sealid() {
+	local d=$1
+	shift
+	c --dir "$d" seal "$@" 2>"$W/.seal.err" </dev/null
+}
+
+# count_docs DIR: the number of documents list --json gives, or -1.
+count_docs() {
+	if c --dir "$1" --json list >"$W/.list.json" 2>/dev/null </dev/null; then
+		$GEN json "$W/.list.json" 'len(d["documents"])' 2>/dev/null || echo -1
+	else
+		echo -1
+	fi
+}
+
+# fsize FILE: its size in bytes.
+fsize() { stat -c %s "$1"; }
+
+# jv FILE EXPR: evaluate a Python expression over the JSON in FILE (as d).
+jv() { $GEN json "$@"; }
+
+# The vault's segment files, one per line.
+segments() { find "$1/segments" -type f -name '*.seg' 2>/dev/null | sort; }
+
+# need_sample NAME: sets SAMPLE to samples/NAME; a missing one is a failure.
+need_sample() {
+	# shellcheck disable=SC2153 # SAMPLES comes from lib.sh
+	SAMPLE=$SAMPLES/$1
+	[ -s "$SAMPLE" ] && return 0
+	fail "samples/$1 exists" "missing: $SAMPLE"
+	return 1
+}
+
+# check_re NAME VALUE REGEX: PASS if VALUE matches the extended REGEX.
+check_re() {
+	if [[ $2 =~ $3 ]]; then
+		pass "$1"
+	else
+		fail "$1" "'$2' does not match $3"
+	fi
+}
+
+# run_at DIR CMD...: run_cmd in directory DIR.
+run_at() {
+	local d=$1
+	shift
+	(cd "$d" && "$@") </dev/null >"$OUT" 2>"$ERR"
+	STATUS=$?
+}
