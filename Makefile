@@ -24,7 +24,7 @@
 # Libraries, all through pkg-config.  Extend with PKGS += jansson libcurl
 # libmicrohttpd when the code starts using them (scripts/deps.sh already
 # installs their -dev packages).
-PKGS = libsodium lmdb libmagic libarchive
+PKGS = libsodium lmdb libmagic libarchive jansson
 TEST_PKGS = cmocka
 
 PREFIX ?= /usr/local

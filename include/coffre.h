@@ -389,6 +389,69 @@ struct coffre_sweep_result {
  */
 int coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res);
 
+/*
+ * The audit log (docs/AUDIT.md).  Every change and every read of plaintext
+ * appends an event; each committed transaction ends with a checkpoint
+ * signed with the vault's Ed25519 audit key (DIR/audit.pub).
+ */
+
+/*
+ * coffre_set_actor(v, actor): who the following operations are done for,
+ * as the audit log records it: "local" (the default, the command on the
+ * vault), or e.g. "reviewer:uid:1001" (the daemon).  At most 79 bytes of
+ * [A-Za-z0-9:._-]; anything else is ignored.
+ */
+void coffre_set_actor(coffre_vault *v, const char *actor);
+
+/* What a verification found. */
+struct coffre_verify_result {
+	uint64_t events;      /* lines read, checkpoints included */
+	uint64_t checkpoints; /* signatures verified */
+	uint64_t first_bad;   /* sequence number of the first bad line, or 0 */
+	char head[65];        /* hex BLAKE2b-256 of the last line */
+};
+
+/*
+ * coffre_audit_verify(v, res): check the vault's whole log: sequence with
+ * no gap, every line chained to the one before (from a genesis bound to
+ * the public key), every checkpoint's signature, no event after the last
+ * checkpoint, and the head the index records.  Returns 0, or COFFRE_EFAIL
+ * with res->first_bad and a message naming the first bad event.
+ */
+int coffre_audit_verify(coffre_vault *v, struct coffre_verify_result *res);
+
+/*
+ * coffre_audit_verify_file(log, pubkey, res, err, errlen): the same on an
+ * export (the lines of `coffre audit log --json`) with the public key file
+ * (DIR/audit.pub), with no vault at all.  Returns 0, COFFRE_ENOTFOUND (a
+ * file is missing), COFFRE_EREJECT (the public key file is malformed) or
+ * COFFRE_EFAIL (the log does not verify; err says where).
+ */
+int coffre_audit_verify_file(const char *log, const char *pubkey,
+    struct coffre_verify_result *res, char *err, size_t errlen);
+
+/* Callback of coffre_audit_lines(): one event line; 0 to go on. */
+typedef int (*coffre_line_fn)(void *ctx, uint64_t seq, const char *line,
+    size_t len);
+
+/*
+ * coffre_audit_lines(v, user, open_reasons, fn, ctx): the events, oldest
+ * first (those naming ${user} only, and no checkpoints, when ${user} is not
+ * NULL), as stored, or with ${open_reasons} with sealed reasons opened
+ * (the line then no longer verifies: for people, not for export).
+ */
+int coffre_audit_lines(coffre_vault *v, const char *user, int open_reasons,
+    coffre_line_fn fn, void *ctx);
+
+/*
+ * coffre_shred_report(v, user, fn, ctx): a signed statement of everything
+ * destroyed for ${user} (JSON, one line, handed to ${fn}).  Returns 0,
+ * COFFRE_EREJECT, COFFRE_ENOTFOUND (the log has no shred of that user),
+ * COFFRE_EFAIL.
+ */
+int coffre_shred_report(coffre_vault *v, const char *user, coffre_line_fn fn,
+    void *ctx);
+
 /* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
 const char *coffre_status_name(int status);
 

@@ -57,7 +57,8 @@
 
 struct tree {
 	MDB_env *env;
-	MDB_dbi nodes, children, users, fence, meta, contracts, user_contracts;
+	MDB_dbi nodes, children, users, fence, meta, contracts, user_contracts,
+	    pending;
 	struct root *root;
 	uint8_t *rkey;    /* sodium_malloc'd root key of epoch ${epoch} */
 	uint8_t *scratch; /* sodium_malloc'd, SCRATCH_SLOTS keys */
@@ -547,7 +548,7 @@ env_open(struct tree *t, const char *keysdir)
 		return -1;
 	}
 	if ((rc = mdb_env_create(&t->env)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(t->env, 8)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(t->env, 12)) != 0 ||
 	    (rc = mdb_env_set_assert(t->env, lmdb_assert)) != 0 ||
 	    (rc = mdb_env_set_mapsize(t->env, TREE_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(t->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600)) !=
@@ -563,6 +564,8 @@ env_open(struct tree *t, const char *keysdir)
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &t->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "contracts", MDB_CREATE, &t->contracts)) !=
 		0 ||
+	    (rc = mdb_dbi_open(txn, "audit_pending", MDB_CREATE,
+		 &t->pending)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "user_contracts",
 		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
 		 &t->user_contracts)) != 0 ||
@@ -937,7 +940,8 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 	struct node n;
 	int rc = -1;
 
-	memset(stats, 0, sizeof(*stats));
+	stats->destroyed = stats->rekeyed = stats->wraps = 0;
+	stats->nfp = 0;
 	stats->epoch_before = x->epoch;
 	stats->epoch_after = x->epoch;
 	if (nids == 0)
@@ -1020,6 +1024,13 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 		randombytes_buf(rk[i].newkey, TREE_KEY_BYTES);
 	}
 	nrk = nanc;
+	/* Fingerprints of the keys about to go, for the audit log. */
+	for (i = 0; i < nids && stats->fp != NULL && stats->nfp < stats->fpmax;
+	     i++) {
+		if (tree_fingerprint(x, ids[i], stats->fp + 16 * stats->nfp) ==
+		    0)
+			stats->nfp++;
+	}
 	/* 3. Destroy the shredded subtrees and their links. */
 	for (i = 0; i < nids; i++) {
 		uint8_t pb[8], kb[8];
@@ -1139,7 +1150,8 @@ tree_user_shred(struct tree_txn *x, const char *user, size_t len,
 	uint64_t node = 0;
 	int rc, found;
 
-	memset(stats, 0, sizeof(*stats));
+	stats->destroyed = stats->rekeyed = stats->wraps = 0;
+	stats->nfp = 0;
 	stats->epoch_before = stats->epoch_after = x->epoch;
 	if ((rc = tree_id_hash(x, "user", user, len, h)) != 0)
 		return rc;
@@ -1583,4 +1595,81 @@ tree_last_txnid(struct tree *t)
 	if (mdb_env_info(t->env, &info) != 0)
 		return 0;
 	return (uint64_t)info.me_last_txnid;
+}
+
+int
+tree_fingerprint(struct tree_txn *x, uint64_t id, uint8_t fp[16])
+{
+	uint8_t *k = SCR(x->t, SCR_NEW), *hk = SCR(x->t, SCR_PARENT);
+	uint8_t idb[8];
+	crypto_generichash_state st;
+	int rc;
+
+	if ((rc = node_key_depth(x, id, k, NULL, 0)) != 0)
+		goto out;
+	if ((rc = tree_system_key(x, TREE_SYS_IDHASH, hk)) != 0)
+		goto out;
+	bytes_store64(idb, id);
+	crypto_generichash_init(&st, hk, TREE_KEY_BYTES, 16);
+	crypto_generichash_update(&st, (const uint8_t *)"fingerprint", 11);
+	crypto_generichash_update(&st, idb, 8);
+	crypto_generichash_update(&st, k, TREE_KEY_BYTES);
+	crypto_generichash_final(&st, fp, 16);
+	sodium_memzero(&st, sizeof(st));
+out:
+	sodium_memzero(k, TREE_KEY_BYTES);
+	sodium_memzero(hk, TREE_KEY_BYTES);
+	return rc;
+}
+
+int
+tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
+    size_t len)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d = {len, (void *)(uintptr_t)line};
+	MDB_cursor *c;
+	int rc;
+
+	/* Entries before this one were appended to the log already. */
+	if ((rc = mdb_cursor_open(x->txn, x->t->pending, &c)) != 0)
+		return mdb_fail(x->t, rc);
+	for (;;) {
+		if ((rc = mdb_cursor_get(c, &k, &d, MDB_FIRST)) != 0)
+			break;
+		if (k.mv_size != 8 || bytes_load64be(k.mv_data) >= seq)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return mdb_fail(x->t, rc);
+	bytes_store64be(kb, seq);
+	k.mv_size = 8;
+	k.mv_data = kb;
+	d.mv_size = len;
+	d.mv_data = (void *)(uintptr_t)line;
+	if ((rc = mdb_put(x->txn, x->t->pending, &k, &d, 0)) != 0)
+		return mdb_fail(x->t, rc);
+	return 0;
+}
+
+int
+tree_pending_get(struct tree_txn *x, uint64_t seq, const char **line,
+    size_t *len)
+{
+	uint8_t kb[8];
+	MDB_val k = {8, kb}, d;
+	int rc;
+
+	bytes_store64be(kb, seq);
+	rc = mdb_get(x->txn, x->t->pending, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	*line = d.mv_data;
+	*len = d.mv_size;
+	return 0;
 }

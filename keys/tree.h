@@ -156,6 +156,10 @@ int tree_audit_pubkey(struct tree_txn *x, uint8_t pk[32]);
 
 /* What a shred did: for the audit log and the benchmarks. */
 struct tree_shred_stats {
+	/* In: room for fingerprints of the shredded nodes' keys (fpmax of
+	 * 16 bytes at fp, or fp NULL); out: how many were written. */
+	uint8_t *fp;
+	size_t fpmax, nfp;
 	uint64_t destroyed;    /* keys destroyed (nodes deleted) */
 	uint64_t rekeyed;      /* ancestors given a new key */
 	uint64_t wraps;        /* wrappings written */
@@ -261,5 +265,28 @@ int tree_is_child(struct tree_txn *x, uint64_t parent, uint64_t child);
  * (a damaged meta page, a restored copy) is found.
  */
 uint64_t tree_last_txnid(struct tree *t);
+
+/*
+ * tree_fingerprint(x, id, fp): a keyed BLAKE2b-128 of node ${id}'s key
+ * (under the id hashing key), never the key: the audit log records it for
+ * a destroyed key, so that an auditor can match a shred to its keys.
+ */
+int tree_fingerprint(struct tree_txn *x, uint64_t id, uint8_t fp[16]);
+
+/*
+ * Audit events of operations that change the key tree are written into it
+ * too (table "audit_pending"), in the same commit, then appended to the
+ * log in the index; one that a crash kept from the index is appended from
+ * here by the next append (vault/audit.c).  So no destroyed key goes
+ * without its event.
+ * tree_pending_put(x, seq, line, len): record event ${seq} (older entries,
+ * already in the log, are dropped).
+ * tree_pending_get(x, seq, line, len): 0 or TREE_ENOTFOUND; the line is
+ * valid for the transaction's life.
+ */
+int tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
+    size_t len);
+int tree_pending_get(struct tree_txn *x, uint64_t seq, const char **line,
+    size_t *len);
 
 #endif /* !COFFRE_TREE_H */

@@ -499,7 +499,7 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
 {
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct tree_contract c = {0};
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
 	uint64_t n;
 	char until[11];
@@ -639,7 +639,7 @@ int
 coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 {
 	struct sweeping s;
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	struct index_txn *ix = NULL;
 	int rc;
 

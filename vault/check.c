@@ -177,7 +177,7 @@ repair(struct checking *c)
 	coffre_vault *v = c->v;
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	int rc;
 
 	if (c->norphans > 0) {

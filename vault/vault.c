@@ -306,6 +306,28 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 out:
 	tree_abort(x);
 	segment_store_close(s);
+	s = NULL;
+	index_close(ix);
+	ix = NULL;
+	tree_close(t);
+	t = NULL;
+	if (rc == 0) {
+		/* The log's first event: the vault and its audit key. */
+		coffre_vault *v;
+		struct audit_ev e;
+		if ((rc = coffre_open(dir, opts != NULL ? opts->passphrase : NULL,
+			 opts != NULL ? opts->passphrase_len : 0, &v, errbuf,
+			 errlen)) != 0)
+			return rc;
+		audit_ev_init(&e);
+		audit_ev_str(&e, "audit_pubkey", pubkey);
+		audit_ev_num(&e, "retention_years", years);
+		if ((rc = audit_log(v, "init", "done", &e)) != 0)
+			snprintf(errbuf, errlen, "%s", coffre_errmsg(v));
+		coffre_close(v);
+		return rc;
+	}
+	segment_store_close(s);
 	index_close(ix);
 	tree_close(t);
 	return rc;
@@ -337,7 +359,10 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	v->mackey = sodium_malloc(32);
 	v->dk = sodium_malloc(32);
 	v->sub = sodium_malloc(32);
-	if (v->mackey == NULL || v->dk == NULL || v->sub == NULL) {
+	v->audit_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	snprintf(v->actor, sizeof(v->actor), "local");
+	if (v->mackey == NULL || v->dk == NULL || v->sub == NULL ||
+	    v->audit_sk == NULL) {
 		snprintf(errbuf, errlen, "out of secure memory");
 		rc = COFFRE_EFAIL;
 		goto err;
@@ -389,6 +414,9 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	rc = tree_begin(v->tree, 0, &x);
 	if (rc == 0)
 		rc = tree_system_key(x, TREE_SYS_INDEX, v->mackey);
+	if (rc == 0 && (rc = tree_system_key(x, TREE_SYS_AUDIT, v->sub)) == 0)
+		crypto_sign_seed_keypair(v->audit_pk, v->audit_sk, v->sub);
+	sodium_memzero(v->sub, 32);
 	tree_abort(x);
 	if (rc == 0) {
 		struct index_txn *ixt = NULL;
@@ -440,6 +468,7 @@ coffre_close(coffre_vault *v)
 	sodium_free(v->mackey);
 	sodium_free(v->dk);
 	sodium_free(v->sub);
+	sodium_free(v->audit_sk);
 	if (v->reviews != NULL) {
 		sodium_memzero(v->reviews, v->capreviews * sizeof(*v->reviews));
 		free(v->reviews);
@@ -657,6 +686,7 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 {
 	const char *community = group;
 	struct tree_contract ct = {0};
+	struct audit_ev ev;
 	struct sealing s = {0};
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
@@ -801,13 +831,24 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 		rc = vault_index_code(v);
 		goto out;
 	}
+	util_docid_encode(d->id, id);
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, archive ? "archive" : "doc", id);
+	audit_ev_str(&ev, "user", user);
+	audit_ev_str(&ev, archive ? "contract" : "community", group);
+	if (kind != NULL)
+		audit_ev_str(&ev, "kind", kind);
+	audit_ev_str(&ev, "type", d->type);
+	audit_ev_num(&ev, "size", d->size);
+	if ((rc = audit_append(v, ix, archive ? "archive" : "seal", "done",
+		 &ev)) != 0)
+		goto out;
 	rc = index_commit(ix);
 	ix = NULL;
 	if (rc != 0) {
 		rc = vault_index_code(v);
 		goto out;
 	}
-	util_docid_encode(d->id, id);
 	snprintf(type, COFFRE_TYPE_MAX + 1, "%s", d->type);
 	*size = d->size;
 	rc = 0;
@@ -815,6 +856,16 @@ out:
 	segment_append_abort(w);
 	index_abort(ix);
 	tree_abort(tx);
+	if (rc >= COFFRE_ENOTFOUND && coffre_valid_id(user) &&
+	    coffre_valid_id(group)) {
+		/* Refusals are logged too (never the detail: no names). */
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "user", user);
+		audit_ev_str(&ev, archive ? "contract" : "community", group);
+		if (rc == COFFRE_EREJECT && d != NULL && d->type[0] != '\0')
+			audit_ev_str(&ev, "type", d->type);
+		audit_refused(v, archive ? "archive" : "seal", rc, &ev);
+	}
 	if (locked)
 		vault_unlock(v);
 	sodium_memzero(v->dk, 32);
@@ -967,6 +1018,7 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
     void *wrctx)
 {
 	struct idoc *d = calloc(1, sizeof(*d));
+	struct audit_ev ev;
 	int rc;
 
 	if (d == NULL)
@@ -974,6 +1026,16 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 	if ((rc = vault_lock(v, LOCK_SH)) != 0)
 		goto out;
 	rc = vault_doc_load(v, ids, d, 1);
+	audit_ev_init(&ev);
+	if (coffre_valid_docid(ids))
+		audit_ev_str(&ev, "doc", ids);
+	if (rc == 0 || rc == COFFRE_EGONE)
+		audit_ev_str(&ev, "user", d->user);
+	/* A read of plaintext is logged, durably, before any byte goes. */
+	if (rc == 0)
+		rc = audit_log(v, "open", "done", &ev);
+	else if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids))
+		audit_refused(v, "open", rc, &ev);
 	vault_unlock(v);
 	if (rc == 0)
 		rc = vault_stream_body(v, d, ids, wr, wrctx);
@@ -1173,6 +1235,7 @@ coffre_review(coffre_vault *v, const char *ids, int decision, const char *note)
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct ireview *r = calloc(1, sizeof(*r));
 	struct index_txn *ix = NULL;
+	struct audit_ev ev;
 	int rc;
 
 	if (d == NULL || r == NULL) {
@@ -1216,12 +1279,24 @@ coffre_review(coffre_vault *v, const char *ids, int decision, const char *note)
 		rc = vault_index_code(v);
 		goto unlock;
 	}
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "doc", ids);
+	audit_ev_str(&ev, "user", d->user);
+	audit_ev_str(&ev, "decision",
+	    decision == COFFRE_APPROVED ? "approve" : "reject");
+	if ((rc = audit_append(v, ix, "review", "done", &ev)) != 0)
+		goto unlock;
 	rc = index_commit(ix);
 	ix = NULL;
 	if (rc != 0)
 		rc = vault_index_code(v);
 unlock:
 	index_abort(ix);
+	if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids)) {
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "doc", ids);
+		audit_refused(v, "review", rc, &ev);
+	}
 	vault_unlock(v);
 out:
 	sodium_memzero(v->dk, 32);
@@ -1273,7 +1348,7 @@ int
 coffre_shred_user(coffre_vault *v, const char *user,
     struct coffre_shred_result *res)
 {
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
 	struct marking m = {0};
 	int rc;
@@ -1346,7 +1421,7 @@ int
 coffre_shred_doc(coffre_vault *v, const char *ids,
     struct coffre_shred_result *res)
 {
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
 	struct idoc *d = calloc(1, sizeof(*d));

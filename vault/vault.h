@@ -32,6 +32,9 @@ struct coffre_vault {
 	uint8_t *mackey; /* sodium_malloc'd index MAC key */
 	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
 	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
+	uint8_t *audit_sk; /* sodium_malloc'd Ed25519 secret key (64 bytes) */
+	uint8_t audit_pk[32];
+	char actor[80];  /* who acts: "local", or "ROLE:uid:N" (daemon) */
 	struct coffre_review *reviews;
 	size_t nreviews, capreviews;
 	char err[768];
@@ -100,5 +103,62 @@ int vault_contract_expired(const struct tree_contract *c);
  */
 int vault_end_user_contracts(coffre_vault *v, struct tree_txn *tx,
     const char *user, uint64_t *count);
+
+/*
+ * The audit log (vault/audit.c).  An event is one line of JSON: sequence
+ * number, time, actor, operation, result, then the operation's fields
+ * (opaque ids and counts, never a name, note or reason in the clear), and
+ * the BLAKE2b-256 of the previous line.  Each transaction that appends
+ * events ends with a checkpoint line signed with the audit key.
+ */
+struct audit_ev {
+	char buf[4096]; /* ,"key":value ... */
+	size_t len;
+	int overflow;
+};
+
+void audit_ev_init(struct audit_ev *e);
+void audit_ev_str(struct audit_ev *e, const char *key, const char *val);
+void audit_ev_num(struct audit_ev *e, const char *key, uint64_t val);
+void audit_ev_raw(struct audit_ev *e, const char *key, const char *json);
+/* A 16-byte fingerprint list as a JSON array of hex strings. */
+void audit_ev_fps(struct audit_ev *e, const char *key, const uint8_t *fp,
+    size_t n);
+/* Free text (a reason), sealed under the audit sealing key. */
+void audit_ev_sealed(coffre_vault *v, struct audit_ev *e, const char *key,
+    const char *text);
+
+/*
+ * audit_append(v, ix, op, result, e): append an event in the index write
+ * transaction ${ix}, after any event that a crash left only in the key
+ * tree, and a checkpoint.  0 or a COFFRE_E* code.
+ */
+int audit_append(coffre_vault *v, struct index_txn *ix, const char *op,
+    const char *result, const struct audit_ev *e);
+
+/*
+ * audit_pend(v, tx, op, result, e): for an operation that commits in the
+ * key tree first: write the event into ${tx} (pending) and keep it in
+ * v->pend, for audit_flush() to append after the tree commit.
+ */
+int audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
+    const char *result, const struct audit_ev *e);
+
+/*
+ * audit_flush(v, ix): append the pending event(s) (and a checkpoint) in
+ * ${ix}, or in a transaction of its own when ${ix} is NULL.
+ */
+int audit_flush(coffre_vault *v, struct index_txn *ix);
+
+/*
+ * audit_log(v, op, result, e): append an event in a transaction of its own
+ * (reads of plaintext, refusals).  0 or a code.
+ */
+int audit_log(coffre_vault *v, const char *op, const char *result,
+    const struct audit_ev *e);
+
+/* audit_refused(v, op, code, e): log a refusal named by ${code}. */
+void audit_refused(coffre_vault *v, const char *op, int code,
+    struct audit_ev *e);
 
 #endif /* !COFFRE_VAULT_H */
