@@ -82,6 +82,11 @@ static const char usage_text[] =
     "keeps\n"
     "  check [--repair]                   consistency of index, segments, "
     "keys\n"
+    "  audit verify [--log F --pubkey P]  check the signed, chained audit "
+    "log\n"
+    "  audit log [--user U]               the audit events, oldest first\n"
+    "  audit shred-report --user U        signed statement of what was "
+    "destroyed\n"
     "  audit scan                         forensic scan of the vault "
     "directory\n"
     "\n"
@@ -1128,28 +1133,15 @@ do_check(int argc, char **argv)
 }
 
 static int
-do_audit(int argc, char **argv)
+do_audit_scan(int argc, char **argv)
 {
 	const char *pos[1];
 	int npos, rc;
 	struct opt opts[] = {{NULL, 0, NULL, NULL}};
 	struct coffre_scan_result r;
 
-	if ((rc = parse("audit", argc, argv, opts, pos, 1, &npos)) != 0)
+	if ((rc = parse("audit scan", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
-	if (npos != 1 || strcmp(pos[0], "scan") != 0) {
-		if (npos == 1 &&
-		    (strcmp(pos[0], "verify") == 0 ||
-			strcmp(pos[0], "log") == 0 ||
-			strcmp(pos[0], "shred-report") == 0)) {
-			say("audit %s: the audit log is not in this version "
-			    "(%s) yet",
-			    pos[0], COFFRE_VERSION);
-			return COFFRE_EUSAGE;
-		}
-		say("audit: give a subcommand: scan (see coffre audit --help)");
-		return COFFRE_EUSAGE;
-	}
 	if ((rc = backend_open()) != 0)
 		return rc;
 	if (g.json)
@@ -1189,6 +1181,136 @@ do_audit(int argc, char **argv)
 	if (rc != 0)
 		say("audit scan failed: see the PROBLEM lines");
 	return rc;
+}
+
+static int
+print_line(void *ctx, uint64_t seq, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)seq;
+	fwrite(line, 1, len, out);
+	fputc('\n', out);
+	return 0;
+}
+
+static int
+do_audit_verify(int argc, char **argv)
+{
+	const char *log = NULL, *pub = NULL, *pos[1];
+	struct opt opts[] = {{"--log", 1, &log, NULL},
+	    {"--pubkey", 1, &pub, NULL}, {NULL, 0, NULL, NULL}};
+	struct coffre_verify_result r;
+	char err[1024];
+	int npos, rc;
+
+	if ((rc = parse("audit verify", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if ((log != NULL) != (pub != NULL)) {
+		say("audit verify: give both --log FILE and --pubkey FILE, or "
+		    "neither (then the vault's own log is checked)");
+		return COFFRE_EUSAGE;
+	}
+	if (log != NULL) {
+		rc = coffre_audit_verify_file(log, pub, &r, err, sizeof(err));
+		if (rc != 0) {
+			say("%s", err);
+			return rc;
+		}
+	} else {
+		if ((rc = backend_open()) != 0)
+			return rc;
+		if ((rc = ops->audit_verify(be, &r)) != 0)
+			return fail(rc);
+	}
+	if (g.json)
+		fprintf(out,
+		    "{\"ok\":true,\"events\":%llu,\"checkpoints\":%llu,"
+		    "\"head\":\"%s\"}\n",
+		    (unsigned long long)r.events,
+		    (unsigned long long)r.checkpoints, r.head);
+	else
+		fprintf(out,
+		    "audit log verified: %llu events, %llu signed "
+		    "checkpoints, no gap, head %s\n",
+		    (unsigned long long)r.events,
+		    (unsigned long long)r.checkpoints, r.head);
+	return 0;
+}
+
+static int
+do_audit_log(int argc, char **argv)
+{
+	const char *user = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL}, {NULL, 0, NULL, NULL}};
+	int npos, rc;
+
+	if ((rc = parse("audit log", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (user != NULL && !coffre_valid_id(user)) {
+		say("audit log: malformed user id");
+		return COFFRE_EREJECT;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	capture_begin();
+	/* --json: the stored lines, byte for byte (the export format);
+	 * text: the same with sealed reasons opened for the operator. */
+	rc = ops->audit_lines(be, user, !g.json,
+	    print_line, NULL);
+	return capture_end(rc) != 0 ? fail(rc) : 0;
+}
+
+static int
+do_shred_report(int argc, char **argv)
+{
+	const char *user = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL}, {NULL, 0, NULL, NULL}};
+	int npos, rc;
+
+	if ((rc = parse("audit shred-report", argc, argv, opts, pos, 0,
+		 &npos)) != 0)
+		return rc;
+	if (user == NULL) {
+		say("audit shred-report: needs --user U");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	capture_begin();
+	rc = ops->shred_report(be, user, print_line, NULL);
+	return capture_end(rc) != 0 ? fail(rc) : 0;
+}
+
+static int
+do_audit(int argc, char **argv)
+{
+	const char *sub = NULL;
+	char *rest[MAX_ARGS];
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (sub == NULL && argv[i][0] != '-') {
+			sub = argv[i];
+			continue;
+		}
+		rest[n++] = argv[i];
+	}
+	if (sub == NULL) {
+		say("audit: give a subcommand: verify, log, shred-report or "
+		    "scan (see coffre audit --help)");
+		return COFFRE_EUSAGE;
+	}
+	if (strcmp(sub, "verify") == 0)
+		return do_audit_verify(n, rest);
+	if (strcmp(sub, "log") == 0)
+		return do_audit_log(n, rest);
+	if (strcmp(sub, "shred-report") == 0)
+		return do_shred_report(n, rest);
+	if (strcmp(sub, "scan") == 0)
+		return do_audit_scan(n, rest);
+	say("audit: unknown subcommand '%s' (verify, log, shred-report, scan)",
+	    sub);
+	return COFFRE_EUSAGE;
 }
 
 /*

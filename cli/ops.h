@@ -44,6 +44,11 @@ struct ops {
 	int (*shred_archive)(void *be, const char *id,
 	    struct coffre_shred_result *res);
 	int (*sweep)(void *be, struct coffre_sweep_result *res);
+	int (*audit_verify)(void *be, struct coffre_verify_result *res);
+	int (*audit_lines)(void *be, const char *user, int open_reasons,
+	    coffre_line_fn fn, void *ctx);
+	int (*shred_report)(void *be, const char *user, coffre_line_fn fn,
+	    void *ctx);
 	void (*close)(void *be);
 };
 

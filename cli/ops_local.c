@@ -116,6 +116,25 @@ l_sweep(void *be, struct coffre_sweep_result *res)
 	return coffre_sweep(be, res);
 }
 
+static int
+l_audit_verify(void *be, struct coffre_verify_result *res)
+{
+	return coffre_audit_verify(be, res);
+}
+
+static int
+l_audit_lines(void *be, const char *user, int open_reasons, coffre_line_fn fn,
+    void *ctx)
+{
+	return coffre_audit_lines(be, user, open_reasons, fn, ctx);
+}
+
+static int
+l_shred_report(void *be, const char *user, coffre_line_fn fn, void *ctx)
+{
+	return coffre_shred_report(be, user, fn, ctx);
+}
+
 static void
 l_close(void *be)
 {
@@ -140,6 +159,9 @@ static const struct ops local_ops = {
     .archive_open = l_archive_open,
     .shred_archive = l_shred_archive,
     .sweep = l_sweep,
+    .audit_verify = l_audit_verify,
+    .audit_lines = l_audit_lines,
+    .shred_report = l_shred_report,
     .close = l_close,
 };
 

@@ -175,6 +175,8 @@ coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
 	struct tree_txn *tx = NULL;
 	unsigned years = COFFRE_DEFAULT_RETENTION_YEARS;
 	int32_t day = vault_today();
+	struct audit_ev ev;
+	char end[11];
 	int rc;
 
 	if ((rc = check_ids(v, user, contract)) != 0)
@@ -192,15 +194,30 @@ coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
 	    (rc = contract_load(v, tx, user, contract, &c)) != 0 ||
 	    (rc = contract_end_at(v, tx, &c, day, years)) != 0)
 		goto out;
+	util_day_format(c.retain_until, retain_until);
+	util_day_format(c.end_day, end);
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "user", user);
+	audit_ev_str(&ev, "contract", contract);
+	audit_ev_str(&ev, "end_date", end);
+	audit_ev_str(&ev, "retain_until", retain_until);
+	if ((rc = audit_pend(v, tx, "contract-end", "done", &ev)) != 0)
+		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
-	util_day_format(c.retain_until, retain_until);
+	rc = audit_flush(v, NULL);
 out:
 	tree_abort(tx);
+	if (rc >= COFFRE_ENOTFOUND) {
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "user", user);
+		audit_ev_str(&ev, "contract", contract);
+		audit_refused(v, "contract-end", rc, &ev);
+	}
 	vault_unlock(v);
 	return rc;
 }
@@ -211,6 +228,7 @@ coffre_hold(coffre_vault *v, const char *user, const char *contract,
 {
 	struct tree_contract c = {0};
 	struct tree_txn *tx = NULL;
+	struct audit_ev ev;
 	int rc;
 
 	if ((rc = check_ids(v, user, contract)) != 0 ||
@@ -243,12 +261,28 @@ coffre_hold(coffre_vault *v, const char *user, const char *contract,
 		rc = vault_tree_code(v, -1);
 		goto out;
 	}
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "user", user);
+	audit_ev_str(&ev, "contract", contract);
+	audit_ev_num(&ev, "holds", c.holds);
+	audit_ev_sealed(v, &ev, "reason_sealed", reason);
+	if ((rc = audit_pend(v, tx, on ? "hold" : "release", "done", &ev)) !=
+	    0)
+		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0)
 		rc = vault_tree_code(v, rc);
+	else
+		rc = audit_flush(v, NULL);
 out:
 	tree_abort(tx);
+	if (rc >= COFFRE_ENOTFOUND) {
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "user", user);
+		audit_ev_str(&ev, "contract", contract);
+		audit_refused(v, on ? "hold" : "release", rc, &ev);
+	}
 	vault_unlock(v);
 	return rc;
 }
@@ -401,6 +435,7 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 {
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct tree_contract c = {0};
+	struct audit_ev ev;
 	char until[11];
 	int rc;
 
@@ -411,7 +446,6 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 	if ((rc = vault_lock(v, LOCK_SH)) != 0)
 		goto out;
 	rc = arc_load(v, ids, d, &c, 1);
-	vault_unlock(v);
 	if (rc == 0 && vault_contract_expired(&c)) {
 		util_day_format(c.retain_until, until);
 		rc = vault_err(v, COFFRE_EGONE,
@@ -419,6 +453,20 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 		    "be read",
 		    ids, until);
 	}
+	/* Every read states its reason, which the log keeps (sealed). */
+	audit_ev_init(&ev);
+	if (coffre_valid_docid(ids))
+		audit_ev_str(&ev, "archive", ids);
+	if (rc == 0 || rc == COFFRE_EGONE) {
+		audit_ev_str(&ev, "user", d->user);
+		audit_ev_str(&ev, "contract", d->community);
+	}
+	audit_ev_sealed(v, &ev, "reason_sealed", reason);
+	if (rc == 0)
+		rc = audit_log(v, "archive-open", "done", &ev);
+	else if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids))
+		audit_refused(v, "archive-open", rc, &ev);
+	vault_unlock(v);
 	if (rc == 0)
 		rc = vault_stream_body(v, d, ids, wr, wrctx);
 out:
@@ -479,6 +527,9 @@ mark_gone_archives(coffre_vault *v, uint64_t *count)
 		if (index_arc_put(ix, &m.batch[i]) != 0)
 			rc = vault_index_code(v);
 	}
+	/* The pending event of the sweep or shred moves into the log. */
+	if (rc == 0)
+		rc = audit_flush(v, ix);
 	if (rc == 0) {
 		rc = index_commit_lazy(ix);
 		ix = NULL;
@@ -501,6 +552,8 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
 	struct tree_contract c = {0};
 	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
+	struct audit_ev ev;
+	uint8_t fp[16];
 	uint64_t n;
 	char until[11];
 	int rc;
@@ -531,11 +584,23 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
 		}
 		goto out;
 	}
+	st.fp = fp;
+	st.fpmax = 1;
 	if ((rc = tree_begin(v->tree, 1, &tx)) != 0 ||
 	    (rc = tree_shred(tx, &d->keyid, 1, &st)) != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "archive", ids);
+	audit_ev_str(&ev, "user", d->user);
+	audit_ev_str(&ev, "contract", d->community);
+	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
+	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
+	audit_ev_num(&ev, "epoch_before", st.epoch_before);
+	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	if ((rc = audit_pend(v, tx, "shred-archive", "done", &ev)) != 0)
+		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0) {
@@ -552,6 +617,11 @@ out:
 	if (tree_settle(v->tree) != 0 && rc == 0)
 		rc = vault_tree_code(v, -1);
 	tree_abort(tx);
+	if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids)) {
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "archive", ids);
+		audit_refused(v, "shred-archive", rc, &ev);
+	}
 	vault_unlock(v);
 out0:
 	free(d);
@@ -640,6 +710,8 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 {
 	struct sweeping s;
 	struct tree_shred_stats st = {0};
+	struct audit_ev ev;
+	uint8_t fp[16 * 16];
 	struct index_txn *ix = NULL;
 	int rc;
 
@@ -676,10 +748,22 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 	res->contracts = s.contracts;
 	if (s.n > 0) {
 		/* One batch: each affected node re-keyed once, one root. */
+		st.fp = fp;
+		st.fpmax = sizeof(fp) / 16;
 		if ((rc = tree_shred(s.tx, s.nodes, s.n, &st)) != 0) {
 			rc = vault_tree_code(v, rc);
 			goto out;
 		}
+		audit_ev_init(&ev);
+		audit_ev_num(&ev, "contracts", s.contracts);
+		audit_ev_num(&ev, "documents", s.ndocs);
+		audit_ev_num(&ev, "keys_destroyed", st.destroyed);
+		audit_ev_num(&ev, "nodes_rekeyed", st.rekeyed);
+		audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
+		audit_ev_num(&ev, "epoch_before", st.epoch_before);
+		audit_ev_num(&ev, "epoch_after", st.epoch_after);
+		if ((rc = audit_pend(v, s.tx, "sweep", "done", &ev)) != 0)
+			goto out;
 		rc = tree_commit(s.tx);
 		s.tx = NULL;
 		if (rc != 0) {
@@ -709,6 +793,17 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 			}
 			res->documents = s.ndocs;
 		}
+	}
+	if (s.n == 0) {
+		/* A sweep that found nothing is on record too. */
+		tree_abort(s.tx);
+		s.tx = NULL;
+		audit_ev_init(&ev);
+		audit_ev_num(&ev, "contracts", 0);
+		audit_ev_num(&ev, "documents", 0);
+		audit_ev_num(&ev, "keys_destroyed", 0);
+		if ((rc = audit_log(v, "sweep", "done", &ev)) != 0)
+			goto out;
 	}
 	res->keys_destroyed = st.destroyed;
 	res->wraps = st.wraps;

@@ -178,6 +178,7 @@ repair(struct checking *c)
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
 	struct tree_shred_stats st = {0};
+	struct audit_ev ev;
 	int rc;
 
 	if (c->norphans > 0) {
@@ -186,8 +187,20 @@ repair(struct checking *c)
 			tree_abort(tx);
 			return vault_tree_code(v, rc);
 		}
+		audit_ev_init(&ev);
+		audit_ev_num(&ev, "orphan_leaves_destroyed", c->norphans);
+		audit_ev_num(&ev, "epoch_before", st.epoch_before);
+		audit_ev_num(&ev, "epoch_after", st.epoch_after);
+		if ((rc = audit_pend(v, tx, "repair", "done", &ev)) != 0) {
+			tree_abort(tx);
+			return rc;
+		}
 		if ((rc = tree_commit(tx)) != 0)
 			return vault_tree_code(v, rc);
+		if ((rc = tree_settle(v->tree)) != 0)
+			return vault_tree_code(v, rc);
+		if ((rc = audit_flush(v, NULL)) != 0)
+			return rc;
 		c->res->repaired += c->norphans;
 		report(c, 0,
 		    "destroyed %zu orphan key leaves (root epoch "
@@ -207,6 +220,12 @@ repair(struct checking *c)
 				index_abort(ix);
 				return vault_index_code(v);
 			}
+		}
+		audit_ev_init(&ev);
+		audit_ev_num(&ev, "records_marked_shredded", c->nkeyless);
+		if ((rc = audit_append(v, ix, "repair", "done", &ev)) != 0) {
+			index_abort(ix);
+			return rc;
 		}
 		if (index_commit(ix) != 0)
 			return vault_index_code(v);

@@ -447,6 +447,11 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 		rc = COFFRE_EFAIL;
 		goto err;
 	}
+	/* An event a crash left in the key tree goes into the log now. */
+	if (flock(v->lockfd, LOCK_EX | LOCK_NB) == 0) {
+		(void)audit_flush(v, NULL);
+		vault_unlock(v);
+	}
 	*out = v;
 	return 0;
 err:
@@ -1351,7 +1356,10 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
 	struct marking m = {0};
-	int rc;
+	struct audit_ev ev;
+	uint8_t fp[16];
+	char idxerr[256] = "";
+	int rc, fenced = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!coffre_valid_id(user))
@@ -1359,17 +1367,37 @@ coffre_shred_user(coffre_vault *v, const char *user,
 		    "malformed user id: 1 to 128 bytes of [A-Za-z0-9._:@-]");
 	if ((rc = vault_lock(v, LOCK_EX)) != 0)
 		return rc;
+	/* 0. The records that will say shredded (nothing changes them now). */
+	m.v = v;
+	if (index_begin(v->index, 0, v->mackey, &m.ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
+	rc = index_docs(m.ix, user, mark_collect, &m);
+	index_abort(m.ix);
+	m.ix = NULL;
+	if (rc == -1) {
+		/* A damaged index must not keep an account from being
+		 * deleted: the keys go all the same, and we say so. */
+		snprintf(idxerr, sizeof(idxerr), "%s", index_errmsg(v->index));
+		rc = 0;
+	}
+	if (rc != 0)
+		goto out;
 	/*
-	 * 1. Keys: fence, destroy, re-key the path, new root; and U's running
-	 * contracts end today, in the same commit.
+	 * 1. Keys: fence, destroy, re-key the path, new root; U's running
+	 * contracts end today; and the event, all in the same commit.
 	 */
 	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
+	st.fp = fp;
+	st.fpmax = 1;
 	rc = tree_user_shred(tx, user, strlen(user), &st);
 	if (rc == TREE_EFENCED) {
-		memset(&st, 0, sizeof(st));
+		fenced = 1;
+		st.destroyed = st.wraps = st.nfp = 0;
 		st.epoch_before = st.epoch_after = tree_epoch(tx);
 	} else if (rc != 0) {
 		rc = vault_tree_code(v, rc);
@@ -1377,6 +1405,18 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	}
 	if ((rc = vault_end_user_contracts(v, tx, user,
 		 &res->contracts_ended)) != 0)
+		goto out;
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "user", user);
+	audit_ev_num(&ev, "documents", m.n);
+	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
+	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
+	audit_ev_num(&ev, "contracts_ended", res->contracts_ended);
+	audit_ev_num(&ev, "epoch_before", st.epoch_before);
+	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	if (fenced)
+		audit_ev_str(&ev, "note", "already shredded: fence kept");
+	if ((rc = audit_pend(v, tx, "shred-user", "done", &ev)) != 0)
 		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
@@ -1388,17 +1428,20 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	res->wraps = st.wraps;
 	res->epoch_before = st.epoch_before;
 	res->epoch_after = st.epoch_after;
-	/* 2. Only then the index: its records say what the keys already do. */
-	m.v = v;
+	/*
+	 * 2. Only then the index: its records say what the keys already do,
+	 * and the event moves into the log.  A crash may lose this commit:
+	 * the documents read as gone anyway, the event waits in the key
+	 * tree, and check --repair marks the records.
+	 */
 	if (index_begin(v->index, 1, v->mackey, &m.ix) != 0) {
 		rc = vault_index_code(v);
 		goto out;
 	}
-	rc = index_docs(m.ix, user, mark_collect, &m);
-	if (rc == -1)
-		rc = vault_index_code(v);
 	for (size_t i = 0; rc == 0 && i < m.n; i++)
 		rc = mark_shredded(v, m.ix, &m.batch[i]);
+	if (rc == 0)
+		rc = audit_flush(v, m.ix);
 	if (rc == 0) {
 		rc = index_commit_lazy(m.ix);
 		m.ix = NULL;
@@ -1406,6 +1449,11 @@ coffre_shred_user(coffre_vault *v, const char *user,
 			rc = vault_index_code(v);
 	}
 	res->documents = m.n;
+	if (rc == 0 && idxerr[0] != '\0')
+		rc = vault_err(v, COFFRE_EFAIL,
+		    "user %s was shredded (its keys are destroyed), but the "
+		    "index is damaged (%s): run coffre check",
+		    user, idxerr);
 out:
 	/* Not done until the old root is overwritten on disk. */
 	if (tree_settle(v->tree) != 0 && rc == 0)
@@ -1426,6 +1474,8 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 	struct index_txn *ix = NULL;
 	struct idoc *d = calloc(1, sizeof(*d));
 	uint8_t raw[16];
+	struct audit_ev ev;
+	uint8_t fp[16];
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -1447,10 +1497,21 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
+	st.fp = fp;
+	st.fpmax = 1;
 	if ((rc = tree_shred(tx, &d->keyid, 1, &st)) != 0) {
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "doc", ids);
+	audit_ev_str(&ev, "user", d->user);
+	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
+	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
+	audit_ev_num(&ev, "epoch_before", st.epoch_before);
+	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	if ((rc = audit_pend(v, tx, "shred-doc", "done", &ev)) != 0)
+		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
 	if (rc != 0) {
@@ -1466,7 +1527,8 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 		rc = vault_index_code(v);
 		goto out;
 	}
-	if ((rc = mark_shredded(v, ix, d)) != 0)
+	if ((rc = mark_shredded(v, ix, d)) != 0 ||
+	    (rc = audit_flush(v, ix)) != 0)
 		goto out;
 	rc = index_commit_lazy(ix);
 	ix = NULL;
@@ -1481,6 +1543,11 @@ out:
 		rc = vault_tree_code(v, -1);
 	index_abort(ix);
 	tree_abort(tx);
+	if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids)) {
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "doc", ids);
+		audit_refused(v, "shred-doc", rc, &ev);
+	}
 	vault_unlock(v);
 	free(d);
 	return rc;
