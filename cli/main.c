@@ -423,6 +423,11 @@ do_init(int argc, char **argv)
 
 	if ((rc = parse("init", argc, argv, opts, pos, 0, &npos)) != 0)
 		return rc;
+	if (g.socket != NULL) {
+		say("init: a vault is created on its directory: use --dir DIR, "
+		    "not --socket");
+		return COFFRE_EUSAGE;
+	}
 	if (years != NULL) {
 		char *end;
 		long y = strtol(years, &end, 10);

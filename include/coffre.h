@@ -337,9 +337,9 @@ int coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
 /*
  * coffre_hold(v, user, contract, reason, on): put (${on} = 1) or release
  * (0) a legal hold on a contract; while one stands nothing of it is
- * destroyed or becomes unreadable.  ${reason} is required.  Returns 0,
- * COFFRE_EREJECT, COFFRE_ENOTFOUND (no such contract, or no hold to
- * release), COFFRE_EGONE (already swept), COFFRE_EFAIL.
+ * destroyed or becomes unreadable.  ${reason} is required (the audit log
+ * keeps it, sealed).  Returns 0, COFFRE_EREJECT, COFFRE_ENOTFOUND (no such
+ * contract, already swept, or no hold to release), COFFRE_EFAIL.
  */
 int coffre_hold(coffre_vault *v, const char *user, const char *contract,
     const char *reason, int on);

@@ -784,6 +784,14 @@ tree_commit(struct tree_txn *x)
 			return -1;
 		}
 	}
+	if (x->write) {
+		uint64_t n = 0;
+		if (meta_get(x, "commits", &n) == -1 ||
+		    meta_put(x, "commits", n + 1) != 0) {
+			tree_abort(x);
+			return -1;
+		}
+	}
 	FAULT_POINT("tree-commit");
 	/* Step 2: the commit makes the new epoch current. */
 	rc = mdb_txn_commit(x->txn);
@@ -1296,9 +1304,9 @@ tree_parent_key(struct tree_txn *x, uint64_t parent,
 
 int
 tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
-    const uint8_t key[TREE_KEY_BYTES])
+    const uint8_t key[TREE_KEY_BYTES], uint8_t *out)
 {
-	uint8_t out[TREE_KEY_BYTES], adh[32];
+	uint8_t k[TREE_KEY_BYTES], adh[32];
 	crypto_generichash_state st;
 	int ok;
 
@@ -1306,10 +1314,12 @@ tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
 		return 0;
 	node_ad(&st, id, rec, len - REC_FIXED);
 	crypto_generichash_final(&st, adh, 32);
-	ok = crypto_aead_xchacha20poly1305_ietf_decrypt(out, NULL, NULL,
+	ok = crypto_aead_xchacha20poly1305_ietf_decrypt(k, NULL, NULL,
 		 rec + REC_HDR + REC_NONCE, REC_CT, adh, 32, rec + REC_HDR,
 		 key) == 0;
-	sodium_memzero(out, sizeof(out));
+	if (ok && out != NULL)
+		memcpy(out, k, TREE_KEY_BYTES);
+	sodium_memzero(k, sizeof(k));
 	return ok;
 }
 
@@ -1590,11 +1600,18 @@ tree_is_child(struct tree_txn *x, uint64_t parent, uint64_t child)
 uint64_t
 tree_last_txnid(struct tree *t)
 {
-	MDB_envinfo info;
+	MDB_txn *txn;
+	MDB_val k = {7, "commits"}, d;
+	uint64_t n = 0;
 
-	if (mdb_env_info(t->env, &info) != 0)
+	/* Our own counter, not LMDB's transaction id: mdb_copy -c (a
+	 * compaction) keeps the former and resets the latter. */
+	if (mdb_txn_begin(t->env, NULL, MDB_RDONLY, &txn) != 0)
 		return 0;
-	return (uint64_t)info.me_last_txnid;
+	if (mdb_get(txn, t->meta, &k, &d) == 0 && d.mv_size == 8)
+		n = bytes_load64(d.mv_data);
+	mdb_txn_abort(txn);
+	return n;
 }
 
 int

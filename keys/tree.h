@@ -204,7 +204,8 @@ int tree_leaves(struct tree_txn *x,
  * exactly these bytes.
  * tree_parent_key(x, parent, key): the current key of ${parent} (the root
  * key for 0).  0, TREE_ENOTFOUND, -1.
- * tree_record_opens(id, rec, len, key): 1 if ${rec} unwraps under ${key}.
+ * tree_record_opens(id, rec, len, key, out): 1 if ${rec} unwraps under
+ * ${key} (the key it wraps then in ${out}, unless NULL).
  * tree_root_clean(x): 0 if the root file holds only the current slot.
  */
 int tree_record_plausible(const uint8_t *p, size_t avail, size_t *reclen);
@@ -213,7 +214,7 @@ int tree_record_is_current(struct tree_txn *x, uint64_t id, const uint8_t *rec,
 int tree_parent_key(struct tree_txn *x, uint64_t parent,
     uint8_t key[TREE_KEY_BYTES]);
 int tree_record_opens(uint64_t id, const uint8_t *rec, size_t len,
-    const uint8_t key[TREE_KEY_BYTES]);
+    const uint8_t key[TREE_KEY_BYTES], uint8_t *out);
 int tree_root_clean(struct tree_txn *x);
 
 /*
@@ -260,9 +261,10 @@ int tree_contracts_all(struct tree_txn *x,
 int tree_is_child(struct tree_txn *x, uint64_t parent, uint64_t child);
 
 /*
- * tree_last_txnid(t): the id of the last committed transaction of the key
- * tree, which the index records so that a key tree older than the index
- * (a damaged meta page, a restored copy) is found.
+ * tree_last_txnid(t): how many write transactions the key tree committed
+ * (a counter in its meta table, kept by tree_commit()), which the index
+ * records so that a key tree older than the index (a damaged meta page, a
+ * restored copy) is found.
  */
 uint64_t tree_last_txnid(struct tree *t);
 

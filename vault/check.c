@@ -113,6 +113,19 @@ check_rec(struct checking *c, const struct idoc *d, int arc)
 			    tree_errmsg(v->tree));
 		return 0;
 	}
+	if (rc == TREE_ENOTFOUND && !arc) {
+		/* A key still linked under its user is damage, not a shred. */
+		uint64_t uk;
+		if (tree_user_find(c->tx, d->user, strlen(d->user), &uk) == 0 &&
+		    tree_is_child(c->tx, uk, d->keyid) != 0) {
+			report(c, 1,
+			    "document %s: its key is missing while its user's "
+			    "key still lists it (corrupt; not repairable)",
+			    ids);
+			c->fatal = 1;
+			return 0;
+		}
+	}
 	if (rc == TREE_ENOTFOUND) {
 		/* A shred that crashed after its key commit: it is gone. */
 		report(c, 1,

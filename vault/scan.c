@@ -61,6 +61,7 @@ struct scanning {
 	uint8_t *first; /* first chunk of the document being sampled */
 	size_t firstlen;
 	uint8_t *pkey; /* cached parent key, sodium_malloc'd */
+	uint8_t *got, *cur; /* scratch keys, sodium_malloc'd */
 	uint64_t pkey_id;
 	int pkey_ok;
 	const char *dir;
@@ -279,7 +280,19 @@ try_candidate(struct scanning *s, const char *path, size_t off,
 			return; /* parent destroyed: nothing opens it */
 		s->pkey_ok = 1;
 	}
-	if (tree_record_opens(id, p + 8, reclen, s->pkey) == 1) {
+	if (tree_record_opens(id, p + 8, reclen, s->pkey, s->got) == 1) {
+		/*
+		 * An old copy of a live node wrapping the very key that node
+		 * holds now (its attributes were rewritten, as a contract's
+		 * state is) gives nothing away.  Any other key that opens is
+		 * one that should have been destroyed.
+		 */
+		int same = tree_node_key(s->tx, id, s->cur) == 0 &&
+		    sodium_memcmp(s->got, s->cur, 32) == 0;
+		sodium_memzero(s->got, 32);
+		sodium_memzero(s->cur, 32);
+		if (same)
+			return;
 		s->res->opened++;
 		report(s, 1,
 		    "%s offset %zu: a stale copy of key node %016llx opens "
@@ -401,7 +414,10 @@ coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 	s.dir = v->dir;
 	s.first = sodium_malloc(CHUNK_BYTES);
 	s.pkey = sodium_malloc(32);
-	if (s.first == NULL || s.pkey == NULL ||
+	s.got = sodium_malloc(32);
+	s.cur = sodium_malloc(32);
+	if (s.first == NULL || s.pkey == NULL || s.got == NULL ||
+	    s.cur == NULL ||
 	    markers_init(&s.body, SAMPLE_BYTES) != 0 ||
 	    markers_init(&s.name, NAME_BYTES) != 0) {
 		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
@@ -419,6 +435,8 @@ coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 		goto out;
 	}
 	rc = index_docs(ix, NULL, sample_doc, &s);
+	if (rc == 0)
+		rc = index_arcs(ix, sample_doc, &s);
 	index_abort(ix);
 	ix = NULL;
 	if (rc != 0) {
@@ -454,6 +472,10 @@ out0:
 		sodium_free(s.first);
 	if (s.pkey != NULL)
 		sodium_free(s.pkey);
+	if (s.got != NULL)
+		sodium_free(s.got);
+	if (s.cur != NULL)
+		sodium_free(s.cur);
 	markers_free(&s.body);
 	markers_free(&s.name);
 	return rc;

@@ -571,6 +571,14 @@ eocd_plausible(const uint8_t *e, uint64_t at)
 	    cdsize >= 46u * entries && (uint64_t)cdoff + cdsize <= at;
 }
 
+/* Keep the earliest end of all candidates: a decoy must not hide a zip. */
+static void
+zipscan_candidate(struct zipscan *z, uint64_t end)
+{
+	if (z->need_end == 0 || end < z->need_end)
+		z->need_end = end;
+}
+
 static void
 zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 {
@@ -585,10 +593,9 @@ zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 		for (i = 0; i < z->ncarry && i + 22 <= z->ncarry + m; i++)
 			if (win[i] == 'P' && win[i + 1] == 'K' &&
 			    win[i + 2] == 5 && win[i + 3] == 6 &&
-			    eocd_plausible(win + i, z->pos + i) &&
-			    z->need_end == 0)
-				z->need_end = z->pos + i + 22 +
-				    bytes_load16(win + i + 20);
+			    eocd_plausible(win + i, z->pos + i))
+				zipscan_candidate(z,
+				    z->pos + i + 22 + bytes_load16(win + i + 20));
 	}
 	for (i = 0; i + 22 <= n; i++) {
 		const uint8_t *q = memchr(p + i, 'P', n - 22 + 1 - i);
@@ -596,10 +603,9 @@ zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 			break;
 		i = (size_t)(q - p);
 		if (q[1] == 'K' && q[2] == 5 && q[3] == 6 &&
-		    eocd_plausible(q, z->pos + z->ncarry + i) &&
-		    z->need_end == 0)
-			z->need_end =
-			    z->pos + z->ncarry + i + 22 + bytes_load16(q + 20);
+		    eocd_plausible(q, z->pos + z->ncarry + i))
+			zipscan_candidate(z,
+			    z->pos + z->ncarry + i + 22 + bytes_load16(q + 20));
 	}
 	/* Keep the last 21 bytes for the next chunk. */
 	if (n >= 21) {
