@@ -120,7 +120,8 @@ Q = @
 say = @printf '  %-7s %s\n'
 endif
 
-.PHONY: all install uninstall unit check demo bench deps fuzz-smoke fuzz \
+.PHONY: all install uninstall unit check demo bench bench-tools deps \
+	fuzz-smoke fuzz \
 	fuzz-build format format-check lint clean help FORCE
 
 all: $(BIN)
@@ -182,14 +183,24 @@ demo:
 	@bash scripts/deps.sh
 	+@MAKE='$(MAKE)' bash scripts/demo.sh
 
+# The benchmark programs of the key tree, sweep and audit log: each a
+# bench/NAME_bench.c linked against the library (internal headers allowed).
+BENCH_SRCS := $(sort $(wildcard bench/*_bench.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILDDIR)/bench/%)
+
+$(BUILDDIR)/bench/%: bench/%.c $(LIB)
+	$(say) LD $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) \
+	    $(LDLIBS)
+
+bench-tools: $(BENCH_BINS)
+
 bench:
 	@bash scripts/deps.sh
-	+@$(MAKE) --no-print-directory all
-	@if [ -f bench/run.sh ]; then \
-	    COFFRE_BIN="$(CURDIR)/$(BIN)" bash bench/run.sh; \
-	else \
-	    echo "bench: bench/run.sh does not exist yet; nothing to run"; \
-	fi
+	+@$(MAKE) --no-print-directory all bench-tools
+	@COFFRE_BIN="$(CURDIR)/$(BIN)" bash bench/run.sh
+	@BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" bash bench/keys.sh
 
 # Fuzzing: each fuzz/fuzz_NAME.c is a libFuzzer harness, linked against the
 # library compiled with clang under ASan and UBSan.  Seeds are read from

@@ -205,7 +205,7 @@ main(int argc, char **argv)
 		char keys[4200];
 		struct tree *t;
 		struct tree_txn *tx;
-		struct tree_shred_stats st;
+		struct tree_shred_stats st = {0};
 		uint64_t *nodes = calloc(batch, sizeof(uint64_t));
 		unsigned long n = 0;
 

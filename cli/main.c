@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1382,6 +1383,51 @@ globals(int argc, char **argv, char **rest, int *nrest)
 	return 0;
 }
 
+#if !defined(__SANITIZE_ADDRESS__) && !defined(COFFRE_FUZZING)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COFFRE_NO_FAULT_HANDLER 1
+#endif
+#endif
+#else
+#define COFFRE_NO_FAULT_HANDLER 1
+#endif
+
+#ifndef COFFRE_NO_FAULT_HANDLER
+/*
+ * LMDB trusts the pages of its files: a damaged one can make it read
+ * outside its map (SIGSEGV, SIGBUS).  A damaged vault is reported as such,
+ * with the failure status, never as a crash.  (Sanitizer builds keep the
+ * default, so that a real bug is still reported.)
+ */
+static void
+on_fault(int sig)
+{
+	static const char msg[] =
+	    "coffre: a file of the vault is corrupt (the database read a "
+	    "damaged page); run 'coffre check' and restore from a backup\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(COFFRE_EFAIL);
+}
+
+static void
+fault_handlers(void)
+{
+	static uint8_t stack[64 * 1024];
+	stack_t ss = {.ss_sp = stack, .ss_size = sizeof(stack)};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fault;
+	sa.sa_flags = SA_ONSTACK;
+	(void)sigaltstack(&ss, NULL);
+	(void)sigaction(SIGSEGV, &sa, NULL);
+	(void)sigaction(SIGBUS, &sa, NULL);
+}
+#endif
+
 int
 main(int argc, char **argv)
 {
@@ -1390,6 +1436,9 @@ main(int argc, char **argv)
 	const char *cmd;
 
 	out = stdout;
+#ifndef COFFRE_NO_FAULT_HANDLER
+	fault_handlers();
+#endif
 	if (sodium_init() < 0) {
 		say("cannot initialise libsodium");
 		return COFFRE_EFAIL;

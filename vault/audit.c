@@ -320,6 +320,13 @@ int
 audit_append(coffre_vault *v, struct index_txn *ix, const char *op,
     const char *result, const struct audit_ev *e)
 {
+	return audit_append_opt(v, ix, op, result, e, 1);
+}
+
+int
+audit_append_opt(coffre_vault *v, struct index_txn *ix, const char *op,
+    const char *result, const struct audit_ev *e, int sign)
+{
 	char *line = malloc(LINE_MAX_BYTES);
 	uint8_t hash[32];
 	uint64_t seq;
@@ -339,7 +346,9 @@ audit_append(coffre_vault *v, struct index_txn *ix, const char *op,
 		seq++;
 		n++;
 	}
-	if (n > 0)
+	if (n > 0 && sign)
+		rc = checkpoint(v, ix, &seq, hash);
+	else if (sign < 0)
 		rc = checkpoint(v, ix, &seq, hash);
 out:
 	free(line);

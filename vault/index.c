@@ -716,3 +716,21 @@ index_meta_put_u64(struct index_txn *x, const char *name, uint64_t v)
 		return ifail(x->ix, rc);
 	return 0;
 }
+
+int
+index_id_known(struct index_txn *x, const uint8_t id[16])
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc, found = 0;
+
+	if ((rc = mdb_cursor_open(x->txn, x->ix->by_user, &c)) != 0)
+		return ifail(x->ix, rc);
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && !found;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		found = d.mv_size == 16 && memcmp(d.mv_data, id, 16) == 0;
+	mdb_cursor_close(c);
+	if (!found && rc != MDB_NOTFOUND)
+		return ifail(x->ix, rc);
+	return found;
+}

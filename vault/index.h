@@ -138,6 +138,13 @@ int index_audit_lines(struct index_txn *x, uint64_t after,
     int (*fn)(void *ctx, uint64_t seq, const char *line, size_t len),
     void *ctx);
 
+/*
+ * index_id_known(x, id): 1 if the by-user table names document ${id}, 0 if
+ * not, -1 on error.  A scan: only for telling a missing record (corrupt)
+ * from an unknown id when a lookup finds nothing.
+ */
+int index_id_known(struct index_txn *x, const uint8_t id[16]);
+
 /* index_meta_u64() / index_meta_put_u64(): a u64 in meta (0 if absent). */
 int index_meta_u64(struct index_txn *x, const char *name, uint64_t *v);
 int index_meta_put_u64(struct index_txn *x, const char *name, uint64_t v);

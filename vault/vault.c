@@ -903,6 +903,13 @@ vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 	if (index_begin(v->index, 0, v->mackey, &ix) != 0)
 		return vault_index_code(v);
 	rc = index_doc_get(ix, raw, d);
+	if (rc == INDEX_ENOTFOUND && index_id_known(ix, raw) != 0) {
+		index_abort(ix);
+		return vault_err(v, COFFRE_EFAIL,
+		    "document %s: its record is missing from the index while "
+		    "the index still lists it (corrupt)",
+		    ids);
+	}
 	index_abort(ix);
 	if (rc == INDEX_ENOTFOUND)
 		return vault_err(v, COFFRE_ENOTFOUND, "no document %s", ids);
@@ -1182,6 +1189,14 @@ list_one(void *ctx, const struct idoc *d)
 	/* The name is sealed under the document's key: open it. */
 	if (d->status != COFFRE_SHREDDED) {
 		int rc = tree_node_key(l->tx, d->keyid, l->v->dk);
+		uint64_t uk;
+		if (rc == TREE_ENOTFOUND &&
+		    tree_user_find(l->tx, d->user, strlen(d->user), &uk) == 0 &&
+		    tree_is_child(l->tx, uk, d->keyid) != 0)
+			return vault_err(l->v, COFFRE_EFAIL,
+			    "document %s: its key is missing while its user's "
+			    "key still lists it (corrupt)",
+			    l->doc.id);
 		if (rc == -1)
 			return vault_tree_code(l->v, rc);
 		if (rc == 0 &&

@@ -17,6 +17,7 @@
 #define CT_BYTES (CHUNK_BYTES + crypto_secretstream_xchacha20poly1305_ABYTES)
 
 struct tree;
+struct tree_txn;
 struct segstore;
 struct policy;
 
@@ -135,6 +136,14 @@ void audit_ev_sealed(coffre_vault *v, struct audit_ev *e, const char *key,
  */
 int audit_append(coffre_vault *v, struct index_txn *ix, const char *op,
     const char *result, const struct audit_ev *e);
+
+/*
+ * audit_append_opt(v, ix, op, result, e, sign): audit_append() whose
+ * checkpoint is left out (${sign} 0: another append later in the same
+ * transaction signs), or forced (-1, with ${op} NULL).  For batches.
+ */
+int audit_append_opt(coffre_vault *v, struct index_txn *ix, const char *op,
+    const char *result, const struct audit_ev *e, int sign);
 
 /*
  * audit_pend(v, tx, op, result, e): for an operation that commits in the
