@@ -395,15 +395,24 @@ out:
 int
 audit_flush(coffre_vault *v, struct index_txn *ix)
 {
+	uint8_t hash[32];
+	uint64_t before, after;
 	int rc;
 
 	if (ix != NULL)
 		return audit_append(v, ix, NULL, NULL, NULL);
 	if (index_begin(v->index, 1, v->mackey, &ix) != 0)
 		return vault_index_code(v);
-	if ((rc = audit_append(v, ix, NULL, NULL, NULL)) != 0) {
+	if ((rc = head(v, ix, &before, hash)) != 0 ||
+	    (rc = audit_append(v, ix, NULL, NULL, NULL)) != 0 ||
+	    (rc = head(v, ix, &after, hash)) != 0) {
 		index_abort(ix);
 		return rc;
+	}
+	if (after == before) {
+		/* Nothing was pending: no commit (and no sync) at all. */
+		index_abort(ix);
+		return 0;
 	}
 	if (index_commit(ix) != 0)
 		return vault_index_code(v);
