@@ -584,11 +584,10 @@ tree_alloc(void)
 
 	if (t == NULL)
 		return NULL;
-	t->rkey = sodium_malloc(ROOT_KEY_BYTES);
-	t->scratch = sodium_malloc(SCRATCH_SLOTS * TREE_KEY_BYTES);
-	if (t->rkey == NULL || t->scratch == NULL) {
-		sodium_free(t->rkey);
-		sodium_free(t->scratch);
+	/* One locked region: the root key, then the scratch slots. */
+	t->rkey = sodium_malloc(ROOT_KEY_BYTES + SCRATCH_SLOTS * TREE_KEY_BYTES);
+	t->scratch = t->rkey != NULL ? t->rkey + ROOT_KEY_BYTES : NULL;
+	if (t->rkey == NULL) {
 		free(t);
 		return NULL;
 	}
@@ -678,8 +677,7 @@ tree_close(struct tree *t)
 	if (t->env != NULL)
 		mdb_env_close(t->env);
 	root_close(t->root);
-	sodium_free(t->rkey);
-	sodium_free(t->scratch);
+	sodium_free(t->rkey); /* the scratch slots with it */
 	free(t);
 }
 

@@ -356,10 +356,15 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	}
 	v->lockfd = -1;
 	snprintf(v->dir, sizeof(v->dir), "%s", dir);
-	v->mackey = sodium_malloc(32);
-	v->dk = sodium_malloc(32);
-	v->sub = sodium_malloc(32);
-	v->audit_sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	/* One guarded, locked region for the handle's keys: each
+	 * sodium_malloc costs an mmap, two mprotects and an mlock. */
+	if ((v->secrets = sodium_malloc(3 * 32 +
+		 crypto_sign_SECRETKEYBYTES)) != NULL) {
+		v->mackey = v->secrets;
+		v->dk = v->secrets + 32;
+		v->sub = v->secrets + 64;
+		v->audit_sk = v->secrets + 96;
+	}
 	snprintf(v->actor, sizeof(v->actor), "local");
 	if (v->mackey == NULL || v->dk == NULL || v->sub == NULL ||
 	    v->audit_sk == NULL) {
@@ -470,10 +475,7 @@ coffre_close(coffre_vault *v)
 	tree_close(v->tree);
 	if (v->lockfd >= 0)
 		close(v->lockfd);
-	sodium_free(v->mackey);
-	sodium_free(v->dk);
-	sodium_free(v->sub);
-	sodium_free(v->audit_sk);
+	sodium_free(v->secrets);
 	if (v->reviews != NULL) {
 		sodium_memzero(v->reviews, v->capreviews * sizeof(*v->reviews));
 		free(v->reviews);
@@ -515,9 +517,7 @@ struct sealing {
 static void
 sealing_free(struct sealing *s)
 {
-	sodium_free(s->head);
-	sodium_free(s->pt);
-	sodium_free(s->st);
+	sodium_free(s->head); /* head, pt and st are one region */
 	free(s->ct);
 }
 
@@ -720,9 +720,12 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 		return vault_err(v, COFFRE_EREJECT,
 		    "malformed name: at most %d bytes, no control characters",
 		    COFFRE_NAME_MAX);
-	s.head = sodium_malloc(POLICY_HEAD_BYTES);
-	s.pt = sodium_malloc(2 * CHUNK_BYTES);
-	s.st = sodium_malloc(sizeof(*s.st));
+	/* Plaintext and stream state in one locked region. */
+	if ((s.head = sodium_malloc(POLICY_HEAD_BYTES + 2 * CHUNK_BYTES +
+		 sizeof(*s.st))) != NULL) {
+		s.pt = s.head + POLICY_HEAD_BYTES;
+		s.st = (void *)(s.pt + 2 * CHUNK_BYTES);
+	}
 	s.ct = malloc(CT_BYTES);
 	d = calloc(1, sizeof(*d));
 	if (s.head == NULL || s.pt == NULL || s.st == NULL || s.ct == NULL ||

@@ -33,7 +33,8 @@ struct coffre_vault {
 	uint8_t *mackey; /* sodium_malloc'd index MAC key */
 	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
 	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
-	uint8_t *audit_sk; /* sodium_malloc'd Ed25519 secret key (64 bytes) */
+	uint8_t *secrets;  /* sodium_malloc'd: mackey, dk, sub, audit_sk */
+	uint8_t *audit_sk; /* Ed25519 secret key (64 bytes), in secrets */
 	uint8_t audit_pk[32];
 	char actor[80];  /* who acts: "local", or "ROLE:uid:N" (daemon) */
 	struct coffre_review *reviews;
