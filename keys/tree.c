@@ -23,6 +23,7 @@
 
 #include "keys/bytes.h"
 #include "keys/fault.h"
+#include "keys/lmdbcheck.h"
 #include "keys/root.h"
 #include "keys/tree.h"
 
@@ -731,6 +732,11 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 		 &x->txn)) != 0) {
 		free(x);
 		return mdb_fail(t, rc);
+	}
+	if (write && lmdbcheck_freelist(x->txn, t->env) != 0) {
+		terr(t, "%s",
+		    "keys/tree.mdb: corrupt free-page list (refusing to write)");
+		goto err;
 	}
 	rc = meta_get(x, "epoch", &epoch);
 	if (rc == TREE_ENOTFOUND && write && t->epoch == 1) {

@@ -16,6 +16,7 @@
 
 #include "keys/bytes.h"
 #include "keys/fault.h"
+#include "keys/lmdbcheck.h"
 #include "vault/index.h"
 
 #define DOC_FIXED 56
@@ -159,6 +160,11 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 	}
 	x->ix = ix;
 	x->mackey = mackey;
+	if (write && lmdbcheck_freelist(x->txn, ix->env) != 0) {
+		mdb_txn_abort(x->txn);
+		free(x);
+		return icorrupt(ix, "free-page list (refusing to write)");
+	}
 	*out = x;
 	return 0;
 }

@@ -1,0 +1,46 @@
+/*
+ * lmdbcheck.h: a check of an LMDB environment's free list before a write
+ * transaction uses it.  LMDB trusts its pages; a damaged free-list record
+ * (a page-number list whose count disagrees with its size) makes a commit
+ * move memory out of bounds.  Looking at every record first turns that into
+ * a refusal.  Header-only, shared by keys/tree.c and vault/index.c.
+ */
+#ifndef COFFRE_LMDBCHECK_H
+#define COFFRE_LMDBCHECK_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+/* 0 if every free-list record of ${txn} is well formed, else -1. */
+static inline int
+lmdbcheck_freelist(MDB_txn *txn, MDB_env *env)
+{
+	MDB_envinfo info;
+	MDB_cursor *c;
+	MDB_val k, d;
+	size_t count;
+	int rc, bad = 0;
+
+	if (mdb_env_info(env, &info) != 0)
+		return -1;
+	if (mdb_cursor_open(txn, 0 /* the free list */, &c) != 0)
+		return -1;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && !bad;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != sizeof(size_t) || d.mv_size < sizeof(size_t) ||
+		    d.mv_size % sizeof(size_t) != 0) {
+			bad = 1;
+			break;
+		}
+		memcpy(&count, d.mv_data, sizeof(count));
+		if (count > info.me_last_pgno + 1 ||
+		    (count + 1) * sizeof(size_t) != d.mv_size)
+			bad = 1;
+	}
+	mdb_cursor_close(c);
+	return bad || (rc != 0 && rc != MDB_NOTFOUND) ? -1 : 0;
+}
+
+#endif /* !COFFRE_LMDBCHECK_H */
