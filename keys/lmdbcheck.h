@@ -13,20 +13,29 @@
 
 #include <lmdb.h>
 
-/* 0 if every free-list record of ${txn} is well formed, else -1. */
+/*
+ * 0 if every free-list record of ${env}'s last commit is well formed, else
+ * -1.  LMDB lets only a read-only transaction look at the free list: call
+ * it before beginning the write transaction (under the writer lock, the
+ * two see the same commit).
+ */
 static inline int
-lmdbcheck_freelist(MDB_txn *txn, MDB_env *env)
+lmdbcheck_freelist(MDB_env *env)
 {
 	MDB_envinfo info;
+	MDB_txn *txn;
 	MDB_cursor *c;
 	MDB_val k, d;
 	size_t count;
 	int rc, bad = 0;
 
-	if (mdb_env_info(env, &info) != 0)
+	if (mdb_env_info(env, &info) != 0 ||
+	    mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
 		return -1;
-	if (mdb_cursor_open(txn, 0 /* the free list */, &c) != 0)
+	if (mdb_cursor_open(txn, 0 /* the free list */, &c) != 0) {
+		mdb_txn_abort(txn);
 		return -1;
+	}
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && !bad;
 	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
 		if (k.mv_size != sizeof(size_t) || d.mv_size < sizeof(size_t) ||
@@ -36,10 +45,11 @@ lmdbcheck_freelist(MDB_txn *txn, MDB_env *env)
 		}
 		memcpy(&count, d.mv_data, sizeof(count));
 		if (count > info.me_last_pgno + 1 ||
-		    (count + 1) * sizeof(size_t) != d.mv_size)
+		    (count + 1) * sizeof(size_t) > d.mv_size)
 			bad = 1;
 	}
 	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
 	return bad || (rc != 0 && rc != MDB_NOTFOUND) ? -1 : 0;
 }
 

@@ -721,6 +721,11 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 
 	if (tree_settle(t) != 0)
 		return -1;
+	if (write && lmdbcheck_freelist(t->env) != 0) {
+		terr(t, "%s",
+		    "keys/tree.mdb: corrupt free-page list (refusing to write)");
+		return -1;
+	}
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		terr(t, "%s", "out of memory");
@@ -732,11 +737,6 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 		 &x->txn)) != 0) {
 		free(x);
 		return mdb_fail(t, rc);
-	}
-	if (write && lmdbcheck_freelist(x->txn, t->env) != 0) {
-		terr(t, "%s",
-		    "keys/tree.mdb: corrupt free-page list (refusing to write)");
-		goto err;
 	}
 	rc = meta_get(x, "epoch", &epoch);
 	if (rc == TREE_ENOTFOUND && write && t->epoch == 1) {

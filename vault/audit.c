@@ -534,8 +534,22 @@ verifier_line(struct verifier *vf, const char *line, size_t len)
 	}
 	hex(vf->hash, 32, want);
 	if (strcmp(prev, want) != 0) {
-		vbad(vf, "its prev hash does not match the event before it "
-			 "(changed, dropped, inserted or reordered)");
+		/*
+		 * The numbers follow, so nothing was dropped or moved here:
+		 * the line before was changed (its hash differs), unless it
+		 * was a checkpoint that verified, or this line's own prev.
+		 */
+		if (vf->last_checkpoint == vf->seq && vf->seq > 0)
+			vbad(vf, "its prev hash does not match the checkpoint "
+				 "before it (this line was changed)");
+		else if (vf->seq > 0) {
+			vf->seq--;
+			vbad(vf, "its content was changed (the next event's "
+				 "prev hash does not match it)");
+			vf->seq++;
+		} else
+			vbad(vf, "its prev hash is not the genesis of this "
+				 "public key (another vault's log, or changed)");
 		goto out;
 	}
 	if (strcmp(op, "checkpoint") == 0) {

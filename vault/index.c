@@ -153,6 +153,10 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 		snprintf(ix->err, sizeof(ix->err), "out of memory");
 		return -1;
 	}
+	if (write && lmdbcheck_freelist(ix->env) != 0) {
+		free(x);
+		return icorrupt(ix, "free-page list (refusing to write)");
+	}
 	if ((rc = mdb_txn_begin(ix->env, NULL, write ? 0 : MDB_RDONLY,
 		 &x->txn)) != 0) {
 		free(x);
@@ -160,11 +164,6 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 	}
 	x->ix = ix;
 	x->mackey = mackey;
-	if (write && lmdbcheck_freelist(x->txn, ix->env) != 0) {
-		mdb_txn_abort(x->txn);
-		free(x);
-		return icorrupt(ix, "free-page list (refusing to write)");
-	}
 	*out = x;
 	return 0;
 }

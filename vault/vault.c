@@ -1383,7 +1383,7 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	struct audit_ev ev;
 	uint8_t fp[16];
 	char idxerr[256] = "";
-	int rc, fenced = 0;
+	int rc, fenced = 0, committed = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (!coffre_valid_id(user))
@@ -1448,6 +1448,7 @@ coffre_shred_user(coffre_vault *v, const char *user,
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
+	committed = 1;
 	res->keys_destroyed = st.destroyed;
 	res->wraps = st.wraps;
 	res->epoch_before = st.epoch_before;
@@ -1484,6 +1485,12 @@ out:
 		rc = vault_tree_code(v, -1);
 	index_abort(m.ix);
 	tree_abort(tx);
+	if (rc == COFFRE_EFAIL && !committed) {
+		/* A shred that failed is on record, not only one that ran. */
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, "user", user);
+		audit_refused(v, "shred-user", rc, &ev);
+	}
 	vault_unlock(v);
 	free(m.batch);
 	return rc;

@@ -635,7 +635,7 @@ test_shred_leaf(void **state)
 {
 	struct fx *f = *state;
 	struct tree_txn *x;
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	uint64_t owner, l1, l2;
 	uint8_t k1[TREE_KEY_BYTES], k2[TREE_KEY_BYTES], got[TREE_KEY_BYTES];
 	uint8_t *file;
@@ -688,7 +688,7 @@ test_user_shred_fences(void **state)
 {
 	struct fx *f = *state;
 	struct tree_txn *x;
-	struct tree_shred_stats st;
+	struct tree_shred_stats st = {0};
 	uint64_t owner, leaf, n;
 	uint8_t key[TREE_KEY_BYTES], got[TREE_KEY_BYTES];
 
