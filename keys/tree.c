@@ -1645,7 +1645,7 @@ out:
 
 int
 tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
-    size_t len)
+    size_t len, uint64_t logged)
 {
 	uint8_t kb[8];
 	MDB_val k = {8, kb}, d = {len, (void *)(uintptr_t)line};
@@ -1658,7 +1658,7 @@ tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
 	for (;;) {
 		if ((rc = mdb_cursor_get(c, &k, &d, MDB_FIRST)) != 0)
 			break;
-		if (k.mv_size != 8 || bytes_load64be(k.mv_data) >= seq)
+		if (k.mv_size != 8 || bytes_load64be(k.mv_data) > logged)
 			break;
 		if ((rc = mdb_cursor_del(c, 0)) != 0)
 			break;
@@ -1693,4 +1693,15 @@ tree_pending_get(struct tree_txn *x, uint64_t seq, const char **line,
 	*line = d.mv_data;
 	*len = d.mv_size;
 	return 0;
+}
+
+int
+tree_node_parent(struct tree_txn *x, uint64_t id, uint64_t *parent)
+{
+	struct node n;
+	int rc = node_get(x, id, &n);
+
+	if (rc == 0)
+		*parent = n.parent;
+	return rc;
 }

@@ -139,6 +139,9 @@ int tree_node_key(struct tree_txn *x, uint64_t id, uint8_t key[TREE_KEY_BYTES]);
  */
 int tree_node_exists(struct tree_txn *x, uint64_t id);
 
+/* tree_node_parent(x, id, parent): 0, TREE_ENOTFOUND or -1. */
+int tree_node_parent(struct tree_txn *x, uint64_t id, uint64_t *parent);
+
 /* tree_system_key(x, which, key): the key of system node ${which}. */
 int tree_system_key(struct tree_txn *x, int which, uint8_t key[TREE_KEY_BYTES]);
 
@@ -281,13 +284,13 @@ int tree_fingerprint(struct tree_txn *x, uint64_t id, uint8_t fp[16]);
  * log in the index; one that a crash kept from the index is appended from
  * here by the next append (vault/audit.c).  So no destroyed key goes
  * without its event.
- * tree_pending_put(x, seq, line, len): record event ${seq} (older entries,
- * already in the log, are dropped).
+ * tree_pending_put(x, seq, line, len, logged): record event ${seq}, and
+ * drop the entries up to ${logged} (the log's head: they are in it).
  * tree_pending_get(x, seq, line, len): 0 or TREE_ENOTFOUND; the line is
  * valid for the transaction's life.
  */
 int tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
-    size_t len);
+    size_t len, uint64_t logged);
 int tree_pending_get(struct tree_txn *x, uint64_t seq, const char **line,
     size_t *len);
 

@@ -268,7 +268,7 @@ fi
 # swallows stderr cannot hide them; a report makes the program exit 99
 # (not 86, the exit of a fault point).
 if [ "$do_san" = 1 ]; then
-	SANLOGS=$LOGDIR/san
+	export SANLOGS=$LOGDIR/san
 	mkdir -p "$SANLOGS"
 	export ASAN_OPTIONS="detect_leaks=1:exitcode=$SANITIZER_EXIT:log_path=$SANLOGS/asan:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=$SANITIZER_EXIT:log_path=$SANLOGS/ubsan"

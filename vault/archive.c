@@ -638,8 +638,50 @@ struct sweeping {
 	struct idoc *docs;
 	size_t ndocs, capdocs;
 	uint64_t contracts;
+	size_t ncontract_nodes; /* nodes[0 .. ncontract_nodes): contracts */
 	int64_t now;
 };
+
+/*
+ * One event per swept contract, naming its user and contract, so that a
+ * shred report finds it: the ids come from the archive records whose key
+ * hangs under an expired contract node.
+ */
+struct naming {
+	struct sweeping *s;
+	uint64_t *seen; /* contract nodes already named */
+	size_t nseen;
+	int rc;
+};
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+name_one(void *ctx, const struct idoc *d)
+{
+	struct naming *nm = ctx;
+	struct sweeping *s = nm->s;
+	struct audit_ev ev;
+	uint64_t parent;
+	char ids[COFFRE_DOCID_LEN + 1];
+
+	if (d->status == COFFRE_SHREDDED ||
+	    tree_node_parent(s->tx, d->keyid, &parent) != 0 ||
+	    bsearch(&parent, s->nodes, s->ncontract_nodes, sizeof(uint64_t),
+		u64_cmp) == NULL)
+		return 0;
+	util_docid_encode(d->id, ids);
+	audit_ev_init(&ev);
+	audit_ev_str(&ev, "archive", ids);
+	audit_ev_str(&ev, "user", d->user);
+	audit_ev_str(&ev, "contract", d->community);
+	return audit_pend(s->v, s->tx, "sweep-archive", "done", &ev);
+}
 
 static int
 add_node(struct sweeping *s, uint64_t node)
@@ -732,6 +774,10 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 		rc = vault_tree_code(v, rc);
 	if (rc != 0)
 		goto out;
+	/* The contract nodes come first; sorted, for name_one(). */
+	s.ncontract_nodes = s.n;
+	if (s.n > 0)
+		qsort(s.nodes, s.n, sizeof(uint64_t), u64_cmp);
 	if (v->conf.nclasses > 0) {
 		if (index_begin(v->index, 0, v->mackey, &s.ix) != 0) {
 			rc = vault_index_code(v);
@@ -748,6 +794,33 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 	res->contracts = s.contracts;
 	if (s.n > 0) {
 		/* One batch: each affected node re-keyed once, one root. */
+		/* Name what goes, while the keys are still there to ask. */
+		if (s.ncontract_nodes > 0) {
+			struct naming nm = {&s, NULL, 0, 0};
+			if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+				rc = vault_index_code(v);
+				goto out;
+			}
+			rc = index_arcs(ix, name_one, &nm);
+			index_abort(ix);
+			ix = NULL;
+			if (rc != 0) {
+				if (rc == -1)
+					rc = vault_index_code(v);
+				goto out;
+			}
+		}
+		for (size_t i = 0; i < s.ndocs; i++) {
+			char ids[COFFRE_DOCID_LEN + 1];
+			util_docid_encode(s.docs[i].id, ids);
+			audit_ev_init(&ev);
+			audit_ev_str(&ev, "doc", ids);
+			audit_ev_str(&ev, "user", s.docs[i].user);
+			audit_ev_str(&ev, "kind", s.docs[i].kind);
+			if ((rc = audit_pend(v, s.tx, "sweep-doc", "done", &ev)) !=
+			    0)
+				goto out;
+		}
 		st.fp = fp;
 		st.fpmax = sizeof(fp) / 16;
 		if ((rc = tree_shred(s.tx, s.nodes, s.n, &st)) != 0) {

@@ -363,7 +363,7 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	char *line = malloc(LINE_MAX_BYTES);
 	const char *p;
 	uint8_t hash[32];
-	uint64_t seq;
+	uint64_t seq, logged;
 	size_t len;
 	int rc;
 
@@ -375,6 +375,7 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	}
 	if ((rc = head(v, ix, &seq, hash)) != 0)
 		goto out;
+	logged = seq;
 	/* After any event a crash left pending (this very transaction sees
 	 * them): chain to the last of them. */
 	while (tree_pending_get(tx, seq + 1, &p, &len) == 0) {
@@ -384,7 +385,7 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	if ((rc = build_line(v, seq + 1, hash, op, result, e, line, &len)) !=
 	    0)
 		goto out;
-	if (tree_pending_put(tx, seq + 1, line, len) != 0)
+	if (tree_pending_put(tx, seq + 1, line, len, logged) != 0)
 		rc = vault_tree_code(v, -1);
 out:
 	index_abort(ix);
@@ -826,7 +827,8 @@ report_one(void *ctx, uint64_t seq, const char *line, size_t len)
 		if (strcmp(op, "seal") == 0 && strcmp(res, "done") == 0 &&
 		    json_unpack(j, "{s:s}", "doc", &doc) == 0)
 			json_array_append_new(r->documents, json_string(doc));
-		if (strncmp(op, "shred", 5) == 0)
+		if (strncmp(op, "shred", 5) == 0 ||
+		    strncmp(op, "sweep-", 6) == 0)
 			json_array_append(r->shreds, j);
 		json_array_append_new(r->events, json_integer((json_int_t)seq));
 	}

