@@ -113,12 +113,15 @@ def chain(log, pub):
                 die("event %d: time %r" % (n, j["time"]))
             if j["result"] not in ("done", "refused", "failed"):
                 die("event %d: result %r" % (n, j["result"]))
-            if (j["result"] == "refused") != ("code" in j):
-                die("event %d: a code goes with a refusal only" % n)
+            if (j["result"] in ("refused", "failed")) != ("code" in j):
+                die("event %d: a code goes with a refusal or a failure "
+                    "only" % n)
             if n == len(lines):
                 die("event %d is the last line: no checkpoint after it" % n)
-            if obj(lines[i + 1], "line %d" % (n + 1)).get("op") \
-                    != "checkpoint":
+            # One checkpoint per transaction: every event is followed by
+            # events of the same transaction, then its checkpoint.
+            if not any(obj(l, "line").get("op") == "checkpoint"
+                       for l in lines[i + 1:]):
                 die("event %d is not followed by a checkpoint" % n)
         prev = b2(line)
     if obj(lines[-1], "last").get("op") != "checkpoint":
@@ -167,6 +170,12 @@ def new(before, after, op, result, *conds):
             % len(a))
     added = read_lines(after)[len(read_lines(before)):]
     ops = [obj(l, "new line").get("op") for l in added]
+    # A sweep names each archive and document it destroys in events of
+    # their own (sweep-archive, sweep-doc), in the same transaction.
+    while len(added) > 2 and ops[0] in ("sweep-archive", "sweep-doc") \
+            and op == "sweep":
+        added = added[1:]
+        ops = ops[1:]
     if len(added) != 2 or ops[1] != "checkpoint":
         die("want one %s event and a checkpoint, got %d new lines: %r"
             % (op, len(added), ops))
@@ -288,7 +297,9 @@ def report(rep, log, u, pub):
     for s in st["shreds"]:
         if not isinstance(s, dict) or by_seq.get(s.get("seq")) != s:
             die("shred %r is not an event of the log" % (s,))
-        if not s["op"].startswith("shred") or s.get("user") != u:
+        if not (s["op"].startswith("shred") or
+                s["op"] in ("sweep-archive", "sweep-doc")) \
+                or s.get("user") != u:
             die("shred event %r" % (s,))
         why = matches(s, ["@fp", "@epoch"]) if s.get("keys_destroyed") \
             else None
