@@ -14,9 +14,9 @@ TMP=$PWD/build/bench-tmp/keys
 OUT=$PWD/build/bench/keys-results.md
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	BIG_USERS=10000 CONTRACTS=20000 EVENTS=100000
+	BIG_USERS=10000 CONTRACTS=20000 EVENTS=100000 SCANDOCS=10000
 else
-	BIG_USERS=1000000 CONTRACTS=200000 EVENTS=1000000
+	BIG_USERS=1000000 CONTRACTS=200000 EVENTS=1000000 SCANDOCS=100000
 fi
 rm -rf "$TMP"
 mkdir -p "$TMP"
@@ -36,6 +36,10 @@ echo "bench: the audit log ($EVENTS events)" >&2
 audit=$("$BIN/audit_bench" "$TMP/a" "$EVENTS" 1000 200)
 rm -rf "$TMP/a"
 
+echo "bench: audit scan of a vault of $SCANDOCS documents (built without syncs: eatmydata)" >&2
+scan=$(eatmydata "$BIN/scan_bench" "$TMP/sc" "$SCANDOCS" 8192)
+rm -rf "$TMP/sc"
+
 get() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 ms_small=$(get "$small" shred_median_ms)
 ms_large=$(get "$large" shred_median_ms)
@@ -53,6 +57,7 @@ ms_large=$(get "$large" shred_median_ms)
 	echo "| batch | ${batch#batch: } |"
 	echo "| sweep: $(get "$sweep" expired) expired of $(get "$sweep" archives) archives | $(get "$sweep" sweep_s) s, $(get "$sweep" keys_destroyed) keys destroyed, $(get "$sweep" nodes_rekeyed) nodes re-keyed, $(get "$sweep" wraps) wraps, $(get "$sweep" root_changes) root change |"
 	echo "| audit verify, $(get "$audit" audit_events) lines ($(get "$audit" checkpoints) checkpoints), vault / export (target < 10 s) | $(get "$audit" verify_vault_s) s / $(get "$audit" verify_export_s) s |"
+	echo "| audit scan, $(get "$scan" documents) documents of 8 KiB, $(get "$scan" bytes) bytes (target < 60 s) | $(get "$scan" scan_s) s: $(get "$scan" markers) samples, $(get "$scan" candidates) key records ($(get "$scan" stale) stale), $(get "$scan" opened) opened, $(get "$scan" plaintext_hits) plaintext hits |"
 	echo "| audit cost per seal of 200 KiB (target < 5%) | $(get "$audit" audit_per_seal_ms) ms of $(get "$audit" seal_200k_median_ms) ms = $(get "$audit" audit_share_of_seal) |"
 } >"$OUT"
 cat "$OUT"

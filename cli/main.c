@@ -182,12 +182,22 @@ static const struct cmdhelp helps[] = {
 	"what a crash\nlegitimately leaves (orphan key leaves, "
 	"statuses) and nothing else.\n"},
     {"audit",
-	"usage: coffre audit scan\n"
-	"Read every byte of every file under the vault directory and "
-	"prove that no\nplaintext sample of a live document appears "
-	"and that no stale wrapped key\n(of anything shredded) opens "
-	"with any key that exists. Exit 1 names the\nfile and offset "
-	"of a failure.\n"},
+	"usage: coffre audit verify [--log FILE --pubkey FILE]\n"
+	"       coffre audit log [--user U]\n"
+	"       coffre audit shred-report --user U\n"
+	"       coffre audit scan\n"
+	"       coffre audit rotate-key\n"
+	"verify: check the whole hash chain, every signed checkpoint and "
+	"every key\nrotation (offline on an export with --log and "
+	"--pubkey, the key of init).\nlog: the events, oldest first; "
+	"--json is the export format, byte for byte.\nshred-report: a "
+	"signed statement of what was destroyed for U.\nscan: read every "
+	"byte of every file under the vault directory and prove that\nno "
+	"plaintext sample of a live document appears and that no stale "
+	"wrapped key\n(of anything shredded) opens with any key that "
+	"exists; exit 1 names the file\nand offset of a failure.\n"
+	"rotate-key: a new audit signing key; the old one signs the "
+	"hand-over.\n"},
 };
 
 static const char *const later_cmds[] = {"import", "export", "serve"};
@@ -1288,6 +1298,35 @@ do_shred_report(int argc, char **argv)
 }
 
 static int
+do_audit_rotate(int argc, char **argv)
+{
+	const char *pos[1];
+	struct opt opts[] = {{NULL, 0, NULL, NULL}};
+	char pk[64];
+	int npos, rc;
+
+	if ((rc = parse("audit rotate-key", argc, argv, opts, pos, 0,
+		 &npos)) != 0)
+		return rc;
+	if (g.socket != NULL) {
+		say("audit rotate-key: works on the vault directory (--dir)");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = backend_open()) != 0)
+		return rc;
+	if ((rc = coffre_audit_rotate(be, pk)) != 0)
+		return fail(rc);
+	if (g.json)
+		fprintf(out, "{\"audit_pubkey\":\"%s\"}\n", pk);
+	else
+		fprintf(out,
+		    "new audit public key: %s\n(the old key signed the "
+		    "hand-over; verify from the key of init, DIR/audit.pub)\n",
+		    pk);
+	return 0;
+}
+
+static int
 do_audit(int argc, char **argv)
 {
 	const char *sub = NULL;
@@ -1314,7 +1353,10 @@ do_audit(int argc, char **argv)
 		return do_shred_report(n, rest);
 	if (strcmp(sub, "scan") == 0)
 		return do_audit_scan(n, rest);
-	say("audit: unknown subcommand '%s' (verify, log, shred-report, scan)",
+	if (strcmp(sub, "rotate-key") == 0)
+		return do_audit_rotate(n, rest);
+	say("audit: unknown subcommand '%s' (verify, log, shred-report, scan, "
+	    "rotate-key)",
 	    sub);
 	return COFFRE_EUSAGE;
 }

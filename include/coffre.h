@@ -407,6 +407,7 @@ void coffre_set_actor(coffre_vault *v, const char *actor);
 struct coffre_verify_result {
 	uint64_t events;      /* lines read, checkpoints included */
 	uint64_t checkpoints; /* signatures verified */
+	uint64_t rotations;   /* audit key rotations followed */
 	uint64_t first_bad;   /* sequence number of the first bad line, or 0 */
 	char head[65];        /* hex BLAKE2b-256 of the last line */
 };
@@ -429,6 +430,17 @@ int coffre_audit_verify(coffre_vault *v, struct coffre_verify_result *res);
  */
 int coffre_audit_verify_file(const char *log, const char *pubkey,
     struct coffre_verify_result *res, char *err, size_t errlen);
+
+/*
+ * coffre_audit_rotate(v, pubkey): replace the audit signing key.  The old
+ * key signs the hand-over (an "audit-key-rotation" event with the new
+ * public key), the new one signs every checkpoint after it, and the old
+ * key is destroyed as a shred destroys one (the path above it re-keyed
+ * under a new root).  DIR/audit.pub keeps the key of init, from which
+ * verification follows the rotations.  The new public key, base64, goes
+ * into ${pubkey}.  Returns 0 or COFFRE_EFAIL.
+ */
+int coffre_audit_rotate(coffre_vault *v, char pubkey[64]);
 
 /* Callback of coffre_audit_lines(): one event line; 0 to go on. */
 typedef int (*coffre_line_fn)(void *ctx, uint64_t seq, const char *line,

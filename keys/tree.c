@@ -940,9 +940,50 @@ subtree_delete(struct tree_txn *x, uint64_t id, uint64_t *count, int depth)
 	return 0;
 }
 
+/*
+ * Re-key every ancestor of ${ids} once and stage a new root; with
+ * ${destroy}, delete ${ids} and their subtrees first (a shred), else leave
+ * them (a rotation of a system node's key, already rewritten).
+ */
+static int rekey(struct tree_txn *x, const uint64_t *ids, size_t nids,
+    struct tree_shred_stats *stats, int destroy);
+
 int
 tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
     struct tree_shred_stats *stats)
+{
+	return rekey(x, ids, nids, stats, 1);
+}
+
+int
+tree_rotate_system(struct tree_txn *x, int which,
+    const uint8_t key[TREE_KEY_BYTES], struct tree_shred_stats *stats)
+{
+	uint64_t id = ID_SYSTEM(which), tgen;
+	uint8_t *tk = SCR(x->t, SCR_PARENT);
+	struct node n;
+	int rc;
+
+	if ((rc = node_get(x, id, &n)) != 0)
+		return rc == TREE_ENOTFOUND ? -1 : rc;
+	if ((rc = node_key_depth(x, ID_TOP, tk, &tgen, 0)) != 0)
+		goto out;
+	/* The new key, wrapped under the top's current key... */
+	if ((rc = node_put(x, id, TREE_KIND_SYSTEM, ID_TOP, tk, tgen, key,
+		 n.gen + 1, NULL, 0, 0)) != 0)
+		goto out;
+	sodium_memzero(tk, TREE_KEY_BYTES);
+	/* ...then the top re-keyed and a new root: every old copy of the
+	 * node, with the old key, was wrapped under keys that go now. */
+	rc = rekey(x, &id, 1, stats, 0);
+out:
+	sodium_memzero(tk, TREE_KEY_BYTES);
+	return rc;
+}
+
+static int
+rekey(struct tree_txn *x, const uint64_t *ids, size_t nids,
+    struct tree_shred_stats *stats, int destroy)
 {
 	struct tree *t = x->t;
 	struct rekey *rk = NULL;
@@ -970,8 +1011,8 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 				continue; /* already gone */
 			goto out;
 		}
-		if (id == ID_TOP || n.kind == TREE_KIND_SYSTEM ||
-		    n.kind == TREE_KIND_INTERNAL) {
+		if (destroy && (id == ID_TOP || n.kind == TREE_KIND_SYSTEM ||
+				   n.kind == TREE_KIND_INTERNAL)) {
 			terr(t, "%s", "refusing to shred a structural node");
 			rc = -1;
 			goto out;
@@ -1037,14 +1078,15 @@ tree_shred(struct tree_txn *x, const uint64_t *ids, size_t nids,
 	}
 	nrk = nanc;
 	/* Fingerprints of the keys about to go, for the audit log. */
-	for (i = 0; i < nids && stats->fp != NULL && stats->nfp < stats->fpmax;
+	for (i = 0; destroy && i < nids && stats->fp != NULL &&
+	     stats->nfp < stats->fpmax;
 	     i++) {
 		if (tree_fingerprint(x, ids[i], stats->fp + 16 * stats->nfp) ==
 		    0)
 			stats->nfp++;
 	}
 	/* 3. Destroy the shredded subtrees and their links. */
-	for (i = 0; i < nids; i++) {
+	for (i = 0; destroy && i < nids; i++) {
 		uint8_t pb[8], kb[8];
 		MDB_val pk = {8, pb}, kk = {8, kb};
 		if ((rc = node_get(x, ids[i], &n)) == TREE_ENOTFOUND)

@@ -183,6 +183,15 @@ int tree_shred(struct tree_txn *x, const uint64_t *ids, size_t n,
     struct tree_shred_stats *stats);
 
 /*
+ * tree_rotate_system(x, which, key, stats): give system node ${which} the
+ * new key ${key}, and re-key the top under a new root, so that no old copy
+ * of the node's former key opens with any key that stays.  Nothing is
+ * changed until tree_commit() returns 0.  Returns 0 or -1.
+ */
+int tree_rotate_system(struct tree_txn *x, int which,
+    const uint8_t key[TREE_KEY_BYTES], struct tree_shred_stats *stats);
+
+/*
  * tree_user_shred(x, user, len, stats): fence ${user} (a later
  * tree_user_ensure() gives TREE_EFENCED), forget its node, and shred it.
  * Returns 0, TREE_EFENCED (already shredded: nothing to do), or -1.

@@ -16,7 +16,7 @@ PACKAGES=(
 	# tests: cmocka, libFuzzer's runtime, LMDB's tools, the e2e helpers
 	libcmocka-dev libclang-rt-dev lmdb-utils python3 curl
 	# benchmarks (bench/run.sh compares with age)
-	age time file
+	age time file eatmydata
 )
 
 if [ "${1:-}" = "--list" ]; then

@@ -38,6 +38,9 @@
 #define SIG_DOMAIN "coffre-audit-checkpoint-v1"
 #define GENESIS_DOMAIN "coffre-audit-genesis-v1"
 
+static int read_pubkey(const char *path, uint8_t pk[32], char *err,
+    size_t errlen);
+
 static void
 hex(const uint8_t *b, size_t n, char *out)
 {
@@ -355,11 +358,35 @@ out:
 	return rc;
 }
 
+#define ROTATION_DOMAIN "coffre-audit-rotation-v1"
+
+/* What the old key signs to hand over to a new one. */
+static void
+rotation_msg(uint64_t seq, const uint8_t prev[32], const uint8_t pk[32],
+    uint8_t msg[24 + 8 + 32 + 32])
+{
+	memcpy(msg, ROTATION_DOMAIN, 24);
+	bytes_store64(msg + 24, seq);
+	memcpy(msg + 32, prev, 32);
+	memcpy(msg + 64, pk, 32);
+}
+
+static int pend(coffre_vault *v, struct tree_txn *tx, const char *op,
+    const char *result, const struct audit_ev *e, const uint8_t *newpk);
+
 int
 audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
     const char *result, const struct audit_ev *e)
 {
+	return pend(v, tx, op, result, e, NULL);
+}
+
+static int
+pend(coffre_vault *v, struct tree_txn *tx, const char *op,
+    const char *result, const struct audit_ev *e, const uint8_t *newpk)
+{
 	struct index_txn *ix = NULL;
+	struct audit_ev *rot = NULL;
 	char *line = malloc(LINE_MAX_BYTES);
 	const char *p;
 	uint8_t hash[32];
@@ -382,6 +409,25 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 		crypto_generichash(hash, 32, (const uint8_t *)p, len, NULL, 0);
 		seq++;
 	}
+	if (newpk != NULL) {
+		/* The key in force signs the hand-over to the next one. */
+		uint8_t msg[96], sig[64];
+		char b64[90];
+		if ((rot = malloc(sizeof(*rot))) == NULL) {
+			rc = vault_err(v, COFFRE_EFAIL, "out of memory");
+			goto out;
+		}
+		*rot = *e;
+		rotation_msg(seq + 1, hash, newpk, msg);
+		crypto_sign_detached(sig, NULL, msg, sizeof(msg), v->audit_sk);
+		sodium_bin2base64(b64, sizeof(b64), newpk, 32,
+		    sodium_base64_VARIANT_ORIGINAL);
+		audit_ev_str(rot, "new_pubkey", b64);
+		sodium_bin2base64(b64, sizeof(b64), sig, 64,
+		    sodium_base64_VARIANT_ORIGINAL);
+		audit_ev_str(rot, "sig_old", b64);
+		e = rot;
+	}
 	if ((rc = build_line(v, seq + 1, hash, op, result, e, line, &len)) !=
 	    0)
 		goto out;
@@ -390,6 +436,7 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 out:
 	index_abort(ix);
 	free(line);
+	free(rot);
 	return rc;
 }
 
@@ -573,6 +620,30 @@ verifier_line(struct verifier *vf, const char *line, size_t len)
 		vf->res->checkpoints++;
 		vf->last_checkpoint = (uint64_t)seq;
 	}
+	if (strcmp(op, "audit-key-rotation") == 0) {
+		const char *npk, *so;
+		uint8_t newpk[32], rmsg[96];
+		if (json_unpack(j, "{s:s, s:s}", "new_pubkey", &npk, "sig_old",
+			&so) != 0 ||
+		    sodium_base642bin(newpk, 32, npk, strlen(npk), NULL, &n,
+			NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    n != 32 ||
+		    sodium_base642bin(s, sizeof(s), so, strlen(so), NULL, &n,
+			NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    n != 64) {
+			vbad(vf, "malformed key rotation");
+			goto out;
+		}
+		rotation_msg((uint64_t)seq, vf->hash, newpk, rmsg);
+		if (crypto_sign_verify_detached(s, rmsg, sizeof(rmsg),
+			vf->pk) != 0) {
+			vbad(vf, "a key rotation not signed by the key in force");
+			goto out;
+		}
+		/* From here on, checkpoints are signed with the new key. */
+		memcpy(vf->pk, newpk, 32);
+		vf->res->rotations++;
+	}
 	crypto_generichash(vf->hash, 32, (const uint8_t *)line, len, NULL, 0);
 	vf->seq = (uint64_t)seq;
 	vf->res->events++;
@@ -614,7 +685,16 @@ coffre_audit_verify(coffre_vault *v, struct coffre_verify_result *res)
 	uint64_t hseq;
 	int rc;
 
-	verifier_init(&vf, v->audit_pk, res, v->err, sizeof(v->err));
+	/* The chain starts from the key init printed (DIR/audit.pub); key
+	 * rotations in the log hand over from it. */
+	{
+		char path[4200];
+		uint8_t pk0[32];
+		snprintf(path, sizeof(path), "%s/audit.pub", v->dir);
+		if ((rc = read_pubkey(path, pk0, v->err, sizeof(v->err))) != 0)
+			return rc == COFFRE_ENOTFOUND ? COFFRE_EFAIL : rc;
+		verifier_init(&vf, pk0, res, v->err, sizeof(v->err));
+	}
 	if ((rc = vault_lock(v, LOCK_SH)) != 0)
 		return rc;
 	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
@@ -922,5 +1002,58 @@ out0:
 	json_decref(out);
 	free(body);
 	free(all);
+	return rc;
+}
+
+int
+coffre_audit_rotate(coffre_vault *v, char pubkey[64])
+{
+	struct tree_shred_stats st = {0};
+	struct tree_txn *tx = NULL;
+	struct audit_ev ev;
+	uint8_t *seed = sodium_malloc(32 + crypto_sign_SECRETKEYBYTES);
+	uint8_t newpk[32];
+	int rc;
+
+	if (seed == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of secure memory");
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		goto out0;
+	randombytes_buf(seed, 32);
+	crypto_sign_seed_keypair(newpk, seed + 32, seed);
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	audit_ev_init(&ev);
+	audit_ev_num(&ev, "epoch_before", tree_epoch(tx));
+	if ((rc = pend(v, tx, "audit-key-rotation", "done", &ev, newpk)) != 0)
+		goto out;
+	if (tree_rotate_system(tx, TREE_SYS_AUDIT, seed, &st) != 0) {
+		rc = vault_tree_code(v, -1);
+		goto out;
+	}
+	rc = tree_commit(tx);
+	tx = NULL;
+	if (rc != 0) {
+		rc = vault_tree_code(v, rc);
+		goto out;
+	}
+	/* The new key signs from the checkpoint that follows the event. */
+	memcpy(v->audit_sk, seed + 32, crypto_sign_SECRETKEYBYTES);
+	memcpy(v->audit_pk, newpk, 32);
+	if ((rc = audit_flush(v, NULL)) != 0)
+		goto out;
+	if (tree_settle(v->tree) != 0) {
+		rc = vault_tree_code(v, -1);
+		goto out;
+	}
+	sodium_bin2base64(pubkey, 64, newpk, 32,
+	    sodium_base64_VARIANT_ORIGINAL);
+out:
+	tree_abort(tx);
+	vault_unlock(v);
+out0:
+	sodium_free(seed);
 	return rc;
 }
