@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "cli/awrite.h"
 #include "cli/ops.h"
 #include "coffre.h"
 #include "vault/util.h"
@@ -331,12 +332,6 @@ read_fd(void *ctx, uint8_t *buf, size_t len)
 }
 
 static int
-write_fd(void *ctx, const uint8_t *buf, size_t len)
-{
-	return util_write_all(*(int *)ctx, buf, len);
-}
-
-static int
 read_passphrase(char **pass, size_t *len)
 {
 	const char *f =
@@ -595,6 +590,7 @@ do_archive(int argc, char **argv)
 struct output {
 	const char *path;
 	int fd;
+	struct awriter *aw; /* writes to fd on a thread of its own */
 };
 
 static int
@@ -613,11 +609,36 @@ output_check(const char *cmd, struct output *o)
 }
 
 static int
+output_writer(struct output *o)
+{
+	if ((o->aw = awrite_open(o->fd)) == NULL) {
+		say("out of memory");
+		return COFFRE_EFAIL;
+	}
+	return 0;
+}
+
+/* The operation's result ${op}, once the writer has finished. */
+static int
+output_run(struct output *o, int rc, int op)
+{
+	(void)rc;
+	if (awrite_close(o->aw, op == 0) != 0 && op == 0) {
+		o->aw = NULL;
+		say("%s: %s", o->path != NULL ? o->path : "standard output",
+		    strerror(errno));
+		return -COFFRE_EFAIL; /* reported already */
+	}
+	o->aw = NULL;
+	return op;
+}
+
+static int
 output_open(struct output *o)
 {
 	if (o->path == NULL) {
 		o->fd = STDOUT_FILENO;
-		return 0;
+		return output_writer(o);
 	}
 	o->fd = open(o->path,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -627,22 +648,33 @@ output_open(struct output *o)
 				    : "");
 		return COFFRE_EFAIL;
 	}
-	return 0;
+	return output_writer(o);
 }
 
 /* Finish the output after the operation returned ${rc}. */
 static int
 output_close(struct output *o, int rc)
 {
+	if (rc == -COFFRE_EFAIL) {
+		/* The output failed, and said so: no library message. */
+		if (o->path != NULL) {
+			close(o->fd);
+			unlink(o->path);
+		}
+		return COFFRE_EFAIL;
+	}
 	if (o->path == NULL)
 		return rc != 0 ? fail(rc) : 0;
-	if (rc == 0 && fsync(o->fd) != 0) {
+	/*
+	 * No fsync: the output is the reader's copy, not the vault's (which
+	 * is durable already); close() still reports a late write error.
+	 */
+	if (rc != 0)
+		fail(rc);
+	if (close(o->fd) != 0 && rc == 0) {
 		say("%s: %s", o->path, strerror(errno));
 		rc = COFFRE_EFAIL;
-	} else if (rc != 0) {
-		fail(rc);
 	}
-	close(o->fd);
 	if (rc != 0)
 		unlink(o->path); /* never leave a partial document */
 	return rc;
@@ -651,7 +683,7 @@ output_close(struct output *o, int rc)
 static int
 do_open(int argc, char **argv)
 {
-	struct output o = {NULL, -1};
+	struct output o = {NULL, -1, NULL};
 	const char *pos[1];
 	struct opt opts[] = {{"-o", 1, &o.path, NULL},
 	    {"--output", 1, &o.path, NULL}, {NULL, 0, NULL, NULL}};
@@ -666,14 +698,14 @@ do_open(int argc, char **argv)
 	if ((rc = output_check("open", &o)) != 0 ||
 	    (rc = backend_open()) != 0 || (rc = output_open(&o)) != 0)
 		return rc;
-	rc = ops->open_doc(be, pos[0], write_fd, &o.fd);
+	rc = output_run(&o, rc, ops->open_doc(be, pos[0], awrite, o.aw));
 	return output_close(&o, rc);
 }
 
 static int
 do_archive_open(int argc, char **argv)
 {
-	struct output o = {NULL, -1};
+	struct output o = {NULL, -1, NULL};
 	const char *reason = NULL, *pos[1];
 	struct opt opts[] = {{"-o", 1, &o.path, NULL},
 	    {"--output", 1, &o.path, NULL}, {"--reason", 1, &reason, NULL},
@@ -690,7 +722,8 @@ do_archive_open(int argc, char **argv)
 	if ((rc = output_check("archive-open", &o)) != 0 ||
 	    (rc = backend_open()) != 0 || (rc = output_open(&o)) != 0)
 		return rc;
-	rc = ops->archive_open(be, pos[0], reason, write_fd, &o.fd);
+	rc = output_run(&o, rc,
+	    ops->archive_open(be, pos[0], reason, awrite, o.aw));
 	return output_close(&o, rc);
 }
 
