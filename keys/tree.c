@@ -69,6 +69,7 @@ struct tree {
 	 * joins it, and every use of the root file settles first. */
 	pthread_t eraser;
 	int erasing, erase_rc;
+	uint64_t serials; /* transactions begun */
 	char erase_err[256];
 	char err[256];
 };
@@ -80,6 +81,7 @@ struct tree_txn {
 	int write;
 	uint8_t *newroot; /* sodium_malloc'd; set when the root changes */
 	uint64_t newepoch;
+	uint64_t serial; /* unique per transaction of this handle */
 };
 
 static void terr(struct tree *t, const char *fmt, ...)
@@ -733,6 +735,7 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 	}
 	x->t = t;
 	x->write = write;
+	x->serial = ++t->serials;
 	if ((rc = mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY,
 		 &x->txn)) != 0) {
 		free(x);
@@ -1746,4 +1749,10 @@ tree_node_parent(struct tree_txn *x, uint64_t id, uint64_t *parent)
 	if (rc == 0)
 		*parent = n.parent;
 	return rc;
+}
+
+uint64_t
+tree_txn_serial(const struct tree_txn *x)
+{
+	return x->serial;
 }

@@ -100,6 +100,9 @@ void tree_abort(struct tree_txn *x);
 int tree_meta_get(struct tree_txn *x, const char *name, uint64_t *v);
 int tree_meta_put(struct tree_txn *x, const char *name, uint64_t v);
 
+/* tree_txn_serial(x): a number no other transaction of the handle has. */
+uint64_t tree_txn_serial(const struct tree_txn *x);
+
 /* tree_epoch(x): the root epoch this transaction sees. */
 uint64_t tree_epoch(const struct tree_txn *x);
 

@@ -649,9 +649,7 @@ struct sweeping {
  */
 struct naming {
 	struct sweeping *s;
-	uint64_t *seen; /* contract nodes already named */
-	size_t nseen;
-	int rc;
+	uint8_t *named; /* a bit per contract node: already named */
 };
 
 static int
@@ -667,20 +665,24 @@ name_one(void *ctx, const struct idoc *d)
 	struct naming *nm = ctx;
 	struct sweeping *s = nm->s;
 	struct audit_ev ev;
-	uint64_t parent;
-	char ids[COFFRE_DOCID_LEN + 1];
+	uint64_t parent, *at;
+	size_t k;
 
 	if (d->status == COFFRE_SHREDDED ||
 	    tree_node_parent(s->tx, d->keyid, &parent) != 0 ||
-	    bsearch(&parent, s->nodes, s->ncontract_nodes, sizeof(uint64_t),
-		u64_cmp) == NULL)
+	    (at = bsearch(&parent, s->nodes, s->ncontract_nodes,
+		 sizeof(uint64_t), u64_cmp)) == NULL)
 		return 0;
-	util_docid_encode(d->id, ids);
+	/* One event per contract, the first time one of its archives is
+	 * seen. */
+	k = (size_t)(at - s->nodes);
+	if (nm->named[k / 8] & (1u << (k % 8)))
+		return 0;
+	nm->named[k / 8] |= (uint8_t)(1u << (k % 8));
 	audit_ev_init(&ev);
-	audit_ev_str(&ev, "archive", ids);
 	audit_ev_str(&ev, "user", d->user);
 	audit_ev_str(&ev, "contract", d->community);
-	return audit_pend(s->v, s->tx, "sweep-archive", "done", &ev);
+	return audit_pend(s->v, s->tx, "sweep-contract", "done", &ev);
 }
 
 static int
@@ -796,12 +798,19 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 		/* One batch: each affected node re-keyed once, one root. */
 		/* Name what goes, while the keys are still there to ask. */
 		if (s.ncontract_nodes > 0) {
-			struct naming nm = {&s, NULL, 0, 0};
+			struct naming nm = {&s, NULL};
+			if ((nm.named = calloc(s.ncontract_nodes / 8 + 1, 1)) ==
+			    NULL) {
+				rc = vault_err(v, COFFRE_EFAIL, "out of memory");
+				goto out;
+			}
 			if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+				free(nm.named);
 				rc = vault_index_code(v);
 				goto out;
 			}
 			rc = index_arcs(ix, name_one, &nm);
+			free(nm.named);
 			index_abort(ix);
 			ix = NULL;
 			if (rc != 0) {

@@ -396,18 +396,26 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 
 	if (line == NULL)
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
-	if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
-		rc = vault_index_code(v);
-		goto out;
-	}
-	if ((rc = head(v, ix, &seq, hash)) != 0)
-		goto out;
-	logged = seq;
-	/* After any event a crash left pending (this very transaction sees
-	 * them): chain to the last of them. */
-	while (tree_pending_get(tx, seq + 1, &p, &len) == 0) {
-		crypto_generichash(hash, 32, (const uint8_t *)p, len, NULL, 0);
-		seq++;
+	if (v->pend_serial == tree_txn_serial(tx) && v->pend_serial != 0) {
+		/* The next event of this transaction: chain to the last. */
+		seq = v->pend_seq;
+		logged = v->pend_logged;
+		memcpy(hash, v->pend_hash, 32);
+	} else {
+		if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
+			rc = vault_index_code(v);
+			goto out;
+		}
+		if ((rc = head(v, ix, &seq, hash)) != 0)
+			goto out;
+		logged = seq;
+		/* After any event a crash left pending (this transaction
+		 * sees them): chain to the last of them. */
+		while (tree_pending_get(tx, seq + 1, &p, &len) == 0) {
+			crypto_generichash(hash, 32, (const uint8_t *)p, len,
+			    NULL, 0);
+			seq++;
+		}
 	}
 	if (newpk != NULL) {
 		/* The key in force signs the hand-over to the next one. */
@@ -431,8 +439,15 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	if ((rc = build_line(v, seq + 1, hash, op, result, e, line, &len)) !=
 	    0)
 		goto out;
-	if (tree_pending_put(tx, seq + 1, line, len, logged) != 0)
+	if (tree_pending_put(tx, seq + 1, line, len, logged) != 0) {
 		rc = vault_tree_code(v, -1);
+		goto out;
+	}
+	v->pend_serial = tree_txn_serial(tx);
+	v->pend_seq = seq + 1;
+	v->pend_logged = logged;
+	crypto_generichash(v->pend_hash, 32, (const uint8_t *)line, len, NULL,
+	    0);
 out:
 	index_abort(ix);
 	free(line);

@@ -171,8 +171,8 @@ def new(before, after, op, result, *conds):
     added = read_lines(after)[len(read_lines(before)):]
     ops = [obj(l, "new line").get("op") for l in added]
     # A sweep names each archive and document it destroys in events of
-    # their own (sweep-archive, sweep-doc), in the same transaction.
-    while len(added) > 2 and ops[0] in ("sweep-archive", "sweep-doc") \
+    # their own (sweep-contract, sweep-doc), in the same transaction.
+    while len(added) > 2 and ops[0] in ("sweep-contract", "sweep-doc") \
             and op == "sweep":
         added = added[1:]
         ops = ops[1:]
@@ -298,7 +298,7 @@ def report(rep, log, u, pub):
         if not isinstance(s, dict) or by_seq.get(s.get("seq")) != s:
             die("shred %r is not an event of the log" % (s,))
         if not (s["op"].startswith("shred") or
-                s["op"] in ("sweep-archive", "sweep-doc")) \
+                s["op"] in ("sweep-contract", "sweep-doc")) \
                 or s.get("user") != u:
             die("shred event %r" % (s,))
         why = matches(s, ["@fp", "@epoch"]) if s.get("keys_destroyed") \
