@@ -3,13 +3,16 @@
  * transaction uses it.  LMDB trusts its pages; a damaged free-list record
  * (a page-number list whose count disagrees with its size) makes a commit
  * move memory out of bounds.  Looking at every record first turns that into
- * a refusal.  Header-only, shared by keys/tree.c and vault/index.c.
+ * a refusal.  And LMDB's assertion callback.  Header-only, shared by
+ * keys/tree.c and vault/index.c.
  */
 #ifndef COFFRE_LMDBCHECK_H
 #define COFFRE_LMDBCHECK_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -51,6 +54,25 @@ lmdbcheck_freelist(MDB_env *env)
 	mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	return bad || (rc != 0 && rc != MDB_NOTFOUND) ? -1 : 0;
+}
+
+/*
+ * lmdbcheck_assert(env, msg): LMDB's assertion callback.  LMDB checks its
+ * pages with assertions and abort()s when one fails, which a damaged file
+ * can trigger.  A crash is never the answer to corruption: say so, once,
+ * and stop with the failure status.  (The one place the library ends the
+ * process: LMDB gives it no way to return.)
+ */
+static inline void
+lmdbcheck_assert(MDB_env *env, const char *msg)
+{
+	const char *path = NULL;
+
+	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
+		path = "an LMDB file of the vault";
+	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path,
+	    msg);
+	_exit(1);
 }
 
 #endif /* !COFFRE_LMDBCHECK_H */

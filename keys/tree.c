@@ -521,23 +521,6 @@ out:
 	return rc;
 }
 
-/*
- * LMDB checks its pages with assertions and abort()s when one fails, which
- * a damaged file can trigger.  A crash is never the answer to corruption:
- * say so, once, and stop with the failure status.  (The one place the
- * library ends the process: LMDB gives it no way to return.)
- */
-static void
-lmdb_assert(MDB_env *env, const char *msg)
-{
-	const char *path = NULL;
-
-	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
-		path = "an LMDB file of the vault";
-	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path, msg);
-	_exit(1);
-}
-
 static int
 env_open(struct tree *t, const char *keysdir)
 {
@@ -552,7 +535,7 @@ env_open(struct tree *t, const char *keysdir)
 	}
 	if ((rc = mdb_env_create(&t->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(t->env, 12)) != 0 ||
-	    (rc = mdb_env_set_assert(t->env, lmdb_assert)) != 0 ||
+	    (rc = mdb_env_set_assert(t->env, lmdbcheck_assert)) != 0 ||
 	    (rc = mdb_env_set_mapsize(t->env, TREE_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(t->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600)) !=
 		0)

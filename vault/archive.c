@@ -493,14 +493,9 @@ arcmark_collect(void *ctx, const struct idoc *d)
 		return 0;
 	if ((rc = tree_node_exists(m->tx, d->keyid)) != 0)
 		return rc == 1 ? 0 : vault_tree_code(m->v, -1);
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct idoc *nb = realloc(m->batch, cap * sizeof(*nb));
-		if (nb == NULL)
-			return vault_err(m->v, COFFRE_EFAIL, "out of memory");
-		m->batch = nb;
-		m->cap = cap;
-	}
+	if (vault_grow(m->v, (void **)&m->batch, &m->cap, m->n,
+		sizeof(*m->batch)) != 0)
+		return COFFRE_EFAIL;
 	m->batch[m->n++] = *d;
 	return 0;
 }
@@ -688,14 +683,9 @@ name_one(void *ctx, const struct idoc *d)
 static int
 add_node(struct sweeping *s, uint64_t node)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		uint64_t *nn = realloc(s->nodes, cap * sizeof(*nn));
-		if (nn == NULL)
-			return vault_err(s->v, COFFRE_EFAIL, "out of memory");
-		s->nodes = nn;
-		s->cap = cap;
-	}
+	if (vault_grow(s->v, (void **)&s->nodes, &s->cap, s->n,
+		sizeof(*s->nodes)) != 0)
+		return COFFRE_EFAIL;
 	s->nodes[s->n++] = node;
 	return 0;
 }
@@ -737,14 +727,9 @@ sweep_doc(void *ctx, const struct idoc *d)
 		return rc == -1 ? vault_index_code(s->v) : rc;
 	if (at < 0 || at + (int64_t)conf->classes[i].days * 86400 > s->now)
 		return 0;
-	if (s->ndocs == s->capdocs) {
-		size_t cap = s->capdocs ? s->capdocs * 2 : 64;
-		struct idoc *nd = realloc(s->docs, cap * sizeof(*nd));
-		if (nd == NULL)
-			return vault_err(s->v, COFFRE_EFAIL, "out of memory");
-		s->docs = nd;
-		s->capdocs = cap;
-	}
+	if (vault_grow(s->v, (void **)&s->docs, &s->capdocs, s->ndocs,
+		sizeof(*s->docs)) != 0)
+		return COFFRE_EFAIL;
 	s->docs[s->ndocs++] = *d;
 	return add_node(s, d->keyid);
 }

@@ -51,20 +51,6 @@ report(struct checking *c, int problem, const char *fmt, ...)
 }
 
 static int
-grow(void **a, size_t *cap, size_t n, size_t size)
-{
-	void *na;
-
-	if (n < *cap)
-		return 0;
-	*cap = *cap ? *cap * 2 : 256;
-	if ((na = realloc(*a, *cap * size)) == NULL)
-		return -1;
-	*a = na;
-	return 0;
-}
-
-static int
 discard(void *ctx, const uint8_t *buf, size_t len)
 {
 	(void)ctx;
@@ -96,9 +82,9 @@ check_rec(struct checking *c, const struct idoc *d, int arc)
 
 	util_docid_encode(d->id, ids);
 	c->res->documents++;
-	if (grow((void **)&c->keyids, &c->capkeyids, c->nkeyids,
+	if (vault_grow(v, (void **)&c->keyids, &c->capkeyids, c->nkeyids,
 		sizeof(uint64_t)) != 0)
-		return vault_err(v, COFFRE_EFAIL, "out of memory");
+		return COFFRE_EFAIL;
 	c->keyids[c->nkeyids++] = d->keyid;
 	rc = tree_node_key(c->tx, d->keyid, v->dk);
 	if (d->status == COFFRE_SHREDDED) {
@@ -133,11 +119,11 @@ check_rec(struct checking *c, const struct idoc *d, int arc)
 		    "(repair marks it shredded)",
 		    arc ? "archive" : "document", ids,
 		    arc ? "live" : coffre_status_name(d->status));
-		if (grow((void **)&c->keyless, &c->capkeyless, c->nkeyless,
-			sizeof(struct idoc)) != 0 ||
-		    grow((void **)&c->keyless_arc, &c->capkeyless_arc,
+		if (vault_grow(v, (void **)&c->keyless, &c->capkeyless,
+			c->nkeyless, sizeof(struct idoc)) != 0 ||
+		    vault_grow(v, (void **)&c->keyless_arc, &c->capkeyless_arc,
 			c->nkeyless, sizeof(int)) != 0)
-			return vault_err(v, COFFRE_EFAIL, "out of memory");
+			return COFFRE_EFAIL;
 		c->keyless_arc[c->nkeyless] = arc;
 		c->keyless[c->nkeyless++] = *d;
 		return 0;
@@ -177,9 +163,9 @@ check_leaf(void *ctx, uint64_t id, int kind, uint64_t parent)
 	    "key leaf %016llx has no index record (a seal that crashed "
 	    "before its index commit; repair destroys it)",
 	    (unsigned long long)id);
-	if (grow((void **)&c->orphans, &c->caporphans, c->norphans,
+	if (vault_grow(c->v, (void **)&c->orphans, &c->caporphans, c->norphans,
 		sizeof(uint64_t)) != 0)
-		return vault_err(c->v, COFFRE_EFAIL, "out of memory");
+		return COFFRE_EFAIL;
 	c->orphans[c->norphans++] = id;
 	return 0;
 }

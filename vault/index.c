@@ -62,23 +62,6 @@ mac(const struct index_txn *x, const char *domain, const uint8_t *key,
 	crypto_generichash_final(&st, out, INDEX_MAC_BYTES);
 }
 
-/*
- * LMDB checks its pages with assertions and abort()s when one fails, which
- * a damaged file can trigger.  A crash is never the answer to corruption:
- * say so, once, and stop with the failure status.  (The one place the
- * library ends the process: LMDB gives it no way to return.)
- */
-static void
-lmdb_assert(MDB_env *env, const char *msg)
-{
-	const char *path = NULL;
-
-	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
-		path = "an LMDB file of the vault";
-	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path, msg);
-	_exit(1);
-}
-
 int
 index_open(const char *dir, int create, struct index **out, char *err,
     size_t errlen)
@@ -96,7 +79,7 @@ index_open(const char *dir, int create, struct index **out, char *err,
 	snprintf(path, sizeof(path), "%s/index.mdb", dir);
 	if ((rc = mdb_env_create(&ix->env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(ix->env, 8)) != 0 ||
-	    (rc = mdb_env_set_assert(ix->env, lmdb_assert)) != 0 ||
+	    (rc = mdb_env_set_assert(ix->env, lmdbcheck_assert)) != 0 ||
 	    (rc = mdb_env_set_mapsize(ix->env, INDEX_MAPSIZE)) != 0 ||
 	    (rc = mdb_env_open(ix->env, path, MDB_NOSUBDIR | MDB_NOTLS,
 		 0600)) != 0)

@@ -118,6 +118,22 @@ valid_text(const char *s, size_t max)
 
 /* The writer lock: one process changes the vault at a time. */
 int
+vault_grow(coffre_vault *v, void **a, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *na;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap != 0 ? *cap * 2 : 64;
+	if (ncap > SIZE_MAX / size || (na = realloc(*a, ncap * size)) == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	*a = na;
+	*cap = ncap;
+	return 0;
+}
+
+int
 vault_lock(coffre_vault *v, int how)
 {
 	while (flock(v->lockfd, how) != 0) {
@@ -1350,14 +1366,9 @@ mark_collect(void *ctx, const struct idoc *d)
 
 	if (d->status == COFFRE_SHREDDED)
 		return 0;
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		struct idoc *nb = realloc(m->batch, cap * sizeof(*nb));
-		if (nb == NULL)
-			return vault_err(m->v, COFFRE_EFAIL, "out of memory");
-		m->batch = nb;
-		m->cap = cap;
-	}
+	if (vault_grow(m->v, (void **)&m->batch, &m->cap, m->n,
+		sizeof(*m->batch)) != 0)
+		return COFFRE_EFAIL;
 	m->batch[m->n++] = *d;
 	return 0;
 }

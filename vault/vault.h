@@ -46,6 +46,13 @@ struct coffre_vault {
 	char err[768];
 };
 
+/*
+ * vault_grow(v, a, cap, n, size): make room in the malloc'd array *${a}
+ * (*${cap} elements of ${size} bytes) for element ${n}, doubling it.
+ * 0, or COFFRE_EFAIL (out of memory; *${a} unchanged).
+ */
+int vault_grow(coffre_vault *v, void **a, size_t *cap, size_t n, size_t size);
+
 /* vault_err(v, code, fmt, ...): set the handle's message; returns code. */
 int vault_err(coffre_vault *v, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
