@@ -133,11 +133,13 @@ audit_ev_fps(struct audit_ev *e, const char *key, const uint8_t *fp, size_t n)
 	ev_put(e, "]", 1);
 }
 
-/* The key that seals free text in events: derived from the audit key. */
+/* The key that seals free text in events. */
 static void
 reason_key(coffre_vault *v, uint8_t *k)
 {
-	crypto_kdf_derive_from_key(k, 32, 1, "cfaudrsn", v->audit_sk);
+	/* From the index MAC key, which a rotation of the audit key leaves
+	 * alone: reasons stay readable across rotations. */
+	crypto_kdf_derive_from_key(k, 32, 1, "cfaudrsn", v->mackey);
 }
 
 void
@@ -487,17 +489,32 @@ audit_log(coffre_vault *v, const char *op, const char *result,
     const struct audit_ev *e)
 {
 	struct index_txn *ix = NULL;
-	int rc;
+	int rc, took = 0;
 
-	if (index_begin(v->index, 1, v->mackey, &ix) != 0)
-		return vault_index_code(v);
+	/*
+	 * Appending outside the vault lock could take the number an event
+	 * pending in a shred's key-tree commit was given: hold it (shared:
+	 * readers may log together; a shred holds it exclusively).
+	 */
+	if (v->locked == 0) {
+		if ((rc = vault_lock(v, LOCK_SH)) != 0)
+			return rc;
+		took = 1;
+	}
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
+		rc = vault_index_code(v);
+		goto out;
+	}
 	if ((rc = audit_append(v, ix, op, result, e)) != 0) {
 		index_abort(ix);
-		return rc;
+		goto out;
 	}
 	if (index_commit(ix) != 0)
-		return vault_index_code(v);
-	return 0;
+		rc = vault_index_code(v);
+out:
+	if (took)
+		vault_unlock(v);
+	return rc;
 }
 
 void

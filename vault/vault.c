@@ -141,6 +141,7 @@ vault_lock(coffre_vault *v, int how)
 			return vault_err(v, COFFRE_EFAIL, "%s/lock: %s", v->dir,
 			    strerror(errno));
 	}
+	v->locked = how;
 	return 0;
 }
 
@@ -148,6 +149,7 @@ void
 vault_unlock(coffre_vault *v)
 {
 	(void)flock(v->lockfd, LOCK_UN);
+	v->locked = 0;
 }
 
 int
@@ -423,6 +425,7 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	 * is at work (a writer finishes it anyway when it starts).
 	 */
 	if (flock(v->lockfd, LOCK_EX | LOCK_NB) == 0) {
+		v->locked = LOCK_EX;
 		if (tree_begin(v->tree, 1, &x) == 0)
 			tree_abort(x);
 		x = NULL;
@@ -470,6 +473,7 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	}
 	/* An event a crash left in the key tree goes into the log now. */
 	if (flock(v->lockfd, LOCK_EX | LOCK_NB) == 0) {
+		v->locked = LOCK_EX;
 		(void)audit_flush(v, NULL);
 		vault_unlock(v);
 	}

@@ -37,6 +37,7 @@ struct coffre_vault {
 	uint8_t *audit_sk; /* Ed25519 secret key (64 bytes), in secrets */
 	uint8_t audit_pk[32];
 	char actor[80];  /* who acts: "local", or "ROLE:uid:N" (daemon) */
+	int locked;      /* 0, LOCK_SH or LOCK_EX: what this handle holds */
 	/* The last event pended in key-tree transaction pend_serial: the next
 	 * one chains to it without looking again (vault/audit.c). */
 	uint64_t pend_serial, pend_seq, pend_logged;
