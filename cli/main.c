@@ -1203,9 +1203,11 @@ do_audit_scan(int argc, char **argv)
 	}
 	if (g.json)
 		fprintf(out,
-		    "],\"files\":%llu,\"bytes\":%llu,\"markers\":%llu,"
+		    "],\"lock_files_left_out\":%llu,\"files\":%llu,"
+		    "\"bytes\":%llu,\"markers\":%llu,"
 		    "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
 		    "\"plaintext_hits\":%llu,\"ok\":%s}\n",
+		    (unsigned long long)r.skipped,
 		    (unsigned long long)r.files, (unsigned long long)r.bytes,
 		    (unsigned long long)r.markers,
 		    (unsigned long long)r.candidates,
@@ -1214,12 +1216,14 @@ do_audit_scan(int argc, char **argv)
 		    rc == 0 ? "true" : "false");
 	else
 		fprintf(out,
-		    "scanned %llu files, %llu bytes\n"
+		    "scanned %llu files, %llu bytes (%llu LMDB lock files "
+		    "left out: no data)\n"
 		    "(a) plaintext: %llu samples of live documents and "
 		    "names searched, %llu found\n"
 		    "(b) keys: %llu wrapped-key records found, %llu stale "
 		    "copies, %llu open with a key that exists\n%s\n",
 		    (unsigned long long)r.files, (unsigned long long)r.bytes,
+		    (unsigned long long)r.skipped,
 		    (unsigned long long)r.markers,
 		    (unsigned long long)r.plaintext_hits,
 		    (unsigned long long)r.candidates,

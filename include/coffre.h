@@ -265,6 +265,7 @@ int coffre_check(coffre_vault *v, int repair, coffre_report_fn fn, void *ctx,
 
 struct coffre_scan_result {
 	uint64_t files, bytes;   /* what was read */
+	uint64_t skipped;        /* LMDB lock files, left out (no data) */
 	uint64_t markers;        /* plaintext samples searched for */
 	uint64_t candidates;     /* wrapped-key records found anywhere */
 	uint64_t stale;          /* of which not the current copy */

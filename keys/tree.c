@@ -1487,6 +1487,17 @@ tree_contract_ensure(struct tree_txn *x, const char *user, size_t ulen,
 	rc = tree_contract_find(x, user, ulen, contract, clen, c);
 	if (rc != TREE_ENOTFOUND)
 		return rc;
+	/* A lookup naming a node that is gone: the contract was swept. */
+	if ((rc = contract_hash(x, user, ulen, contract, clen, h)) != 0)
+		return rc;
+	{
+		MDB_val old;
+		int mrc = mdb_get(x->txn, x->t->contracts, &k, &old);
+		if (mrc == 0)
+			return TREE_EFENCED;
+		if (mrc != MDB_NOTFOUND)
+			return mdb_fail(x->t, mrc);
+	}
 	if ((rc = contract_hash(x, user, ulen, contract, clen, h)) != 0 ||
 	    (rc = tree_id_hash(x, "user", user, ulen, uh)) != 0 ||
 	    (rc = owner_new(x, TREE_KIND_ARCHIVE_OWNER, &node)) != 0)
@@ -1738,4 +1749,27 @@ uint64_t
 tree_txn_serial(const struct tree_txn *x)
 {
 	return x->serial;
+}
+
+int
+tree_pending_first(struct tree_txn *x, uint64_t *seq)
+{
+	MDB_cursor *c;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(x->txn, x->t->pending, &c)) != 0)
+		return mdb_fail(x->t, rc);
+	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return TREE_ENOTFOUND;
+	if (rc != 0)
+		return mdb_fail(x->t, rc);
+	if (k.mv_size != 8) {
+		terr(x->t, "%s", "keys/tree.mdb: corrupt pending audit key");
+		return -1;
+	}
+	*seq = bytes_load64be(k.mv_data);
+	return 0;
 }

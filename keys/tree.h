@@ -249,7 +249,8 @@ struct tree_contract {
  * tree_contract_find(x, user, ulen, contract, clen, c): the contract of
  * (${user}, ${contract}).  0, TREE_ENOTFOUND, -1.
  * tree_contract_ensure(): the same, creating a running contract (its owner
- * node) when there is none.  0 or -1.
+ * node) when there is none.  0, TREE_EFENCED (the contract was swept: its
+ * name is not reused), or -1.
  * tree_contract_get(x, node, c): the authenticated state of ${node}.
  * tree_contract_set(x, c): write ${c}'s state (same key, rewrapped).
  * tree_contracts_of_user(x, user, ulen, fn, ctx), tree_contracts_all(x, fn,
@@ -305,5 +306,7 @@ int tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
     size_t len, uint64_t logged);
 int tree_pending_get(struct tree_txn *x, uint64_t seq, const char **line,
     size_t *len);
+/* tree_pending_first(x, seq): the lowest pending number; TREE_ENOTFOUND. */
+int tree_pending_first(struct tree_txn *x, uint64_t *seq);
 
 #endif /* !COFFRE_TREE_H */

@@ -191,8 +191,20 @@ coffre_contract_end(coffre_vault *v, const char *user, const char *contract,
 		goto out;
 	}
 	if ((rc = retention_years(v, tx, &years)) != 0 ||
-	    (rc = contract_load(v, tx, user, contract, &c)) != 0 ||
-	    (rc = contract_end_at(v, tx, &c, day, years)) != 0)
+	    (rc = contract_load(v, tx, user, contract, &c)) != 0)
+		goto out;
+	/* Shortening is refused (7) before anything else; the same end
+	 * again changes nothing; extending an expired one is refused (4). */
+	if (vault_contract_expired(&c) &&
+	    util_day_add_years(day, years) > c.retain_until) {
+		/* Over is over: nothing brings an expired archive back. */
+		rc = vault_err(v, COFFRE_EGONE,
+		    "the retention of contract %s of user %s has ended; its "
+		    "archives are unreadable and wait for the sweep",
+		    contract, user);
+		goto out;
+	}
+	if ((rc = contract_end_at(v, tx, &c, day, years)) != 0)
 		goto out;
 	util_day_format(c.retain_until, retain_until);
 	util_day_format(c.end_day, end);
@@ -242,6 +254,13 @@ coffre_hold(coffre_vault *v, const char *user, const char *contract,
 	}
 	if ((rc = contract_load(v, tx, user, contract, &c)) != 0)
 		goto out;
+	if (on && vault_contract_expired(&c)) {
+		rc = vault_err(v, COFFRE_EGONE,
+		    "the retention of contract %s of user %s has ended: a hold "
+		    "placed now cannot bring its archives back",
+		    contract, user);
+		goto out;
+	}
 	if (on) {
 		if (c.holds >= 0xffff) {
 			rc = vault_err(v, COFFRE_EREJECT, "too many holds");

@@ -265,6 +265,18 @@ head(coffre_vault *v, struct index_txn *ix, uint64_t *seq, uint8_t hash[32])
 	return rc == 0 ? 0 : vault_index_code(v);
 }
 
+/* Load the audit key in force from the key tree into the handle. */
+static int
+audit_key_refresh(coffre_vault *v, struct tree_txn *tx)
+{
+	int rc = tree_system_key(tx, TREE_SYS_AUDIT, v->sub);
+
+	if (rc == 0)
+		crypto_sign_seed_keypair(v->audit_pk, v->audit_sk, v->sub);
+	sodium_memzero(v->sub, 32);
+	return rc == 0 ? 0 : vault_tree_code(v, rc == TREE_ENOTFOUND ? -1 : rc);
+}
+
 /* Append pending events the key tree holds past ${*seq}. */
 static int
 recover(coffre_vault *v, struct index_txn *ix, uint64_t *seq,
@@ -278,6 +290,10 @@ recover(coffre_vault *v, struct index_txn *ix, uint64_t *seq,
 	*n = 0;
 	if ((rc = tree_begin(v->tree, 0, &tx)) != 0)
 		return vault_tree_code(v, rc);
+	/* The key in force may have been rotated by another process since
+	 * this handle loaded it: sign with the tree's, always. */
+	if ((rc = audit_key_refresh(v, tx)) != 0)
+		goto out;
 	while ((rc = tree_pending_get(tx, *seq + 1, &line, &len)) == 0) {
 		char want[80], h[65];
 		hex(hash, 32, h);
@@ -392,7 +408,7 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	char *line = malloc(LINE_MAX_BYTES);
 	const char *p;
 	uint8_t hash[32];
-	uint64_t seq, logged;
+	uint64_t seq, logged, first;
 	size_t len;
 	int rc;
 
@@ -410,6 +426,16 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 		}
 		if ((rc = head(v, ix, &seq, hash)) != 0)
 			goto out;
+		/*
+		 * Pending events up to the head are dropped from the key tree
+		 * below: the head must be on disk first (a lazy commit may
+		 * have moved them into the log without syncing its meta).
+		 */
+		if (tree_pending_first(tx, &first) == 0 && first <= seq &&
+		    index_sync(v->index) != 0) {
+			rc = vault_index_code(v);
+			goto out;
+		}
 		logged = seq;
 		/* After any event a crash left pending (this transaction
 		 * sees them): chain to the last of them. */
@@ -421,6 +447,8 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	}
 	if (newpk != NULL) {
 		/* The key in force signs the hand-over to the next one. */
+		if ((rc = audit_key_refresh(v, tx)) != 0)
+			goto out;
 		uint8_t msg[96], sig[64];
 		char b64[90];
 		if ((rot = malloc(sizeof(*rot))) == NULL) {

@@ -722,3 +722,11 @@ index_id_known(struct index_txn *x, const uint8_t id[16])
 		return ifail(x->ix, rc);
 	return found;
 }
+
+int
+index_sync(struct index *ix)
+{
+	int rc = mdb_env_sync(ix->env, 1);
+
+	return rc == 0 ? 0 : ifail(ix, rc);
+}

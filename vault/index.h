@@ -145,6 +145,12 @@ int index_audit_lines(struct index_txn *x, uint64_t after,
  */
 int index_id_known(struct index_txn *x, const uint8_t id[16]);
 
+/*
+ * index_sync(ix): make the last commit durable (after index_commit_lazy(),
+ * whose meta page may not be on disk yet).  0 or -1.
+ */
+int index_sync(struct index *ix);
+
 /* index_meta_u64() / index_meta_put_u64(): a u64 in meta (0 if absent). */
 int index_meta_u64(struct index_txn *x, const char *name, uint64_t *v);
 int index_meta_put_u64(struct index_txn *x, const char *name, uint64_t v);

@@ -375,6 +375,16 @@ scan_file(const char *path, const struct stat *st, int type, struct FTW *f)
 		return 0;
 	if (*rel == '/')
 		rel++;
+	/*
+	 * LMDB's lock files hold reader slots and mutexes, never a key or a
+	 * byte of data; and closing a descriptor of one would drop the lock
+	 * LMDB holds on it in this process (its documentation warns never to
+	 * open them twice).  They are left out, and counted as such.
+	 */
+	if (strlen(rel) > 9 && strcmp(rel + strlen(rel) - 9, ".mdb-lock") == 0) {
+		s->res->skipped++;
+		return 0;
+	}
 	s->res->files++;
 	if (st->st_size == 0)
 		return 0;

@@ -640,7 +640,9 @@ zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 		z->pos += z->ncarry + n - keep;
 		memcpy(z->carry, tmp + z->ncarry + n - keep, keep);
 		z->ncarry = keep;
+		sodium_memzero(tmp, sizeof(tmp));
 	}
+	sodium_memzero(win, sizeof(win)); /* plaintext bytes */
 }
 
 /* At the end: a candidate whose comment fits before the end is a zip. */
@@ -796,6 +798,13 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 		/* Archives belong to the contract, not the user: no fence. */
 		rc = tree_contract_ensure(tx, user, strlen(user), group,
 		    strlen(group), &ct);
+		if (rc == TREE_EFENCED) {
+			rc = vault_err(v, COFFRE_EGONE,
+			    "contract %s of user %s was swept (its retention "
+			    "ended): it takes no more archives",
+			    group, user);
+			goto out;
+		}
 		if (rc == 0 && vault_contract_expired(&ct)) {
 			rc = vault_err(v, COFFRE_EGONE,
 			    "the retention of contract %s of user %s has "
@@ -1274,6 +1283,7 @@ out:
 	index_abort(ix);
 	tree_abort(l->tx);
 	vault_unlock(v);
+	sodium_memzero(&l->doc, sizeof(l->doc)); /* the last name opened */
 	free(l);
 	return rc;
 }

@@ -89,11 +89,11 @@ expect_ok "dan can still seal after a document shred" -- \
     coffre seal --user dan --community medecins "$TMPDIR_E2E/c1"
 
 # Must-fail: the scan finds plaintext and an old root put back.
-cat "$TMPDIR_E2E/c2" >>"$VAULT/index.mdb-lock"
+cat "$TMPDIR_E2E/c2" >"$VAULT/segments/left-over.bin"
 expect_exit 1 "scan fails on a live document's plaintext in a file" -- \
     coffre audit scan
 run_cmd coffre audit scan
-expect_match "scan names the file and offset" 'index.mdb-lock offset [0-9]+' \
+expect_match "scan names the file and offset" 'segments/left-over.bin offset [0-9]+' \
     "$(cat "$OUT")"
 new_vault
 mk e1

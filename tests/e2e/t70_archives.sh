@@ -58,18 +58,34 @@ expect_out_match "archives shows it expired" "^$aold	expired	.*	2015-03-01	2020-
 expect_err 4 "an expired archive is unreadable before any sweep" \
     'retention ended' -- coffre archive-open "$aold" --reason "late"
 
-# A hold suspends everything.
-expect_ok "hold" -- coffre hold --user alice --contract k-old --reason "case 42"
-run_cmd coffre archive-open "$aold" --reason "case 42"
+# Over is over: neither a hold nor a later end brings an expired one back.
+expect_err 4 "a hold on an expired contract is refused as gone" 'ended' -- \
+    coffre hold --user alice --contract k-old --reason "too late"
+expect_err 4 "extending an expired contract is refused as gone" 'ended' -- \
+    coffre contract-end --user alice --contract k-old --date 2030-01-01
+expect_err 4 "and the archive stays unreadable" 'retention ended' -- \
+    coffre archive-open "$aold" --reason "late"
+
+# A hold placed in time suspends everything, even past the date.
+run_cmd coffre archive --user alice --contract k-held "$TMPDIR_E2E/old.pdf"
+aheld=$(cat "$OUT")
+expect_ok "hold" -- coffre hold --user alice --contract k-held --reason "case 42"
+expect_ok "the held contract ends long ago" -- \
+    coffre contract-end --user alice --contract k-held --date 2015-03-01
+run_cmd coffre archive-open "$aheld" --reason "case 42"
 expect_same "a held archive is readable past its date" "$TMPDIR_E2E/old.pdf" "$OUT"
 expect_err 7 "shred --archive under a hold is locked" 'hold' -- \
-    coffre shred --archive "$aold"
-expect_out_match "sweep destroys nothing held" '^swept 0 expired' -- coffre sweep
+    coffre shred --archive "$aheld"
+expect_out_match "sweep destroys nothing held" '^swept 1 expired contract \(1 archive\)' -- coffre sweep
+run_cmd coffre archive-open "$aheld" --reason "case 42"
+expect_same "the held archive survived the sweep" "$TMPDIR_E2E/old.pdf" "$OUT"
 expect_exit 2 "release needs a reason" -- \
-    coffre release --user alice --contract k-old
-expect_ok "release" -- coffre release --user alice --contract k-old --reason "closed"
+    coffre release --user alice --contract k-held
+expect_ok "release" -- coffre release --user alice --contract k-held --reason "closed"
 expect_err 3 "release without a hold" 'no hold' -- \
-    coffre release --user alice --contract k-old --reason "again"
+    coffre release --user alice --contract k-held --reason "again"
+expect_err 4 "released past its date, it is unreadable at once" 'retention ended' -- \
+    coffre archive-open "$aheld" --reason "after"
 
 # Rollback: the data from before contract-end cannot shorten anything.
 cp -a "$VAULT" "$TMPDIR_E2E/snap"
