@@ -33,6 +33,24 @@ expect_same "another user's document still opens" "$TMPDIR_E2E/b1" "$OUT"
 expect_out_match "list shows them shredded" "^$a1	shredded" -- coffre list --user alice
 expect_err 4 "erasure fence: a new seal for the shredded user is gone" \
     'shredded' -- coffre seal --user alice --community medecins "$TMPDIR_E2E/b1"
+# A seal already running when the shred commits: it is refused as gone.
+fifo=$TMPDIR_E2E/in.fifo
+mkfifo "$fifo"
+coffre seal --user frank --community medecins - <"$fifo" \
+    >"$TMPDIR_E2E/frank.out" 2>"$TMPDIR_E2E/frank.err" &
+sealpid=$!
+exec 7>"$fifo"
+head -c 40 "$TMPDIR_E2E/a1" >&7 # the seal has started and waits for more
+sleep 0.5
+expect_ok "shred --user while a seal of that user is in flight" -- \
+    coffre shred --user frank
+tail -c +41 "$TMPDIR_E2E/a1" >&7
+exec 7>&-
+wait "$sealpid"
+expect_eq "the seal in flight is refused as gone (exit 4)" 4 "$?"
+expect_match "it says the user was shredded" 'shredded' \
+    "$(cat "$TMPDIR_E2E/frank.err")"
+expect_eq "and nothing of it is listed" "" "$(coffre list --user frank)"
 expect_ok "shred --user is idempotent" -- coffre shred --user alice
 expect_ok "shred of a user with no documents fences it" -- coffre shred --user carol
 expect_err 4 "the fenced user cannot seal" 'shredded' -- \
