@@ -609,10 +609,7 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
 	audit_ev_str(&ev, "archive", ids);
 	audit_ev_str(&ev, "user", d->user);
 	audit_ev_str(&ev, "contract", d->community);
-	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
-	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
-	audit_ev_num(&ev, "epoch_before", st.epoch_before);
-	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	audit_ev_shred(&ev, &st);
 	if ((rc = audit_pend(v, tx, "shred-archive", "done", &ev)) != 0)
 		goto out;
 	rc = tree_commit(tx);
@@ -622,10 +619,7 @@ coffre_shred_archive(coffre_vault *v, const char *ids,
 		goto out;
 	}
 	res->documents = 1;
-	res->keys_destroyed = st.destroyed;
-	res->wraps = st.wraps;
-	res->epoch_before = st.epoch_before;
-	res->epoch_after = st.epoch_after;
+	vault_shred_result(res, &st);
 	rc = mark_gone_archives(v, &n);
 out:
 	if (tree_settle(v->tree) != 0 && rc == 0)
@@ -843,11 +837,8 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 		audit_ev_init(&ev);
 		audit_ev_num(&ev, "contracts", s.contracts);
 		audit_ev_num(&ev, "documents", s.ndocs);
-		audit_ev_num(&ev, "keys_destroyed", st.destroyed);
 		audit_ev_num(&ev, "nodes_rekeyed", st.rekeyed);
-		audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
-		audit_ev_num(&ev, "epoch_before", st.epoch_before);
-		audit_ev_num(&ev, "epoch_after", st.epoch_after);
+		audit_ev_shred(&ev, &st);
 		if ((rc = audit_pend(v, s.tx, "sweep", "done", &ev)) != 0)
 			goto out;
 		rc = tree_commit(s.tx);

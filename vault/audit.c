@@ -133,6 +133,15 @@ audit_ev_fps(struct audit_ev *e, const char *key, const uint8_t *fp, size_t n)
 	ev_put(e, "]", 1);
 }
 
+void
+audit_ev_shred(struct audit_ev *e, const struct tree_shred_stats *st)
+{
+	audit_ev_num(e, "keys_destroyed", st->destroyed);
+	audit_ev_fps(e, "fingerprints", st->fp, st->nfp);
+	audit_ev_num(e, "epoch_before", st->epoch_before);
+	audit_ev_num(e, "epoch_after", st->epoch_after);
+}
+
 /* The key that seals free text in events. */
 static void
 reason_key(coffre_vault *v, uint8_t *k)

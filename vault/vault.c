@@ -117,6 +117,16 @@ valid_text(const char *s, size_t max)
 }
 
 /* The writer lock: one process changes the vault at a time. */
+void
+vault_shred_result(struct coffre_shred_result *res,
+    const struct tree_shred_stats *st)
+{
+	res->keys_destroyed = st->destroyed;
+	res->wraps = st->wraps;
+	res->epoch_before = st->epoch_before;
+	res->epoch_after = st->epoch_after;
+}
+
 int
 vault_grow(coffre_vault *v, void **a, size_t *cap, size_t n, size_t size)
 {
@@ -1458,11 +1468,8 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	audit_ev_init(&ev);
 	audit_ev_str(&ev, "user", user);
 	audit_ev_num(&ev, "documents", m.n);
-	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
-	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
 	audit_ev_num(&ev, "contracts_ended", res->contracts_ended);
-	audit_ev_num(&ev, "epoch_before", st.epoch_before);
-	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	audit_ev_shred(&ev, &st);
 	if (fenced)
 		audit_ev_str(&ev, "note", "already shredded: fence kept");
 	if ((rc = audit_pend(v, tx, "shred-user", "done", &ev)) != 0)
@@ -1474,10 +1481,7 @@ coffre_shred_user(coffre_vault *v, const char *user,
 		goto out;
 	}
 	committed = 1;
-	res->keys_destroyed = st.destroyed;
-	res->wraps = st.wraps;
-	res->epoch_before = st.epoch_before;
-	res->epoch_after = st.epoch_after;
+	vault_shred_result(res, &st);
 	/*
 	 * 2. Only then the index: its records say what the keys already do,
 	 * and the event moves into the log.  A crash may lose this commit:
@@ -1562,10 +1566,7 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 	audit_ev_init(&ev);
 	audit_ev_str(&ev, "doc", ids);
 	audit_ev_str(&ev, "user", d->user);
-	audit_ev_num(&ev, "keys_destroyed", st.destroyed);
-	audit_ev_fps(&ev, "fingerprints", fp, st.nfp);
-	audit_ev_num(&ev, "epoch_before", st.epoch_before);
-	audit_ev_num(&ev, "epoch_after", st.epoch_after);
+	audit_ev_shred(&ev, &st);
 	if ((rc = audit_pend(v, tx, "shred-doc", "done", &ev)) != 0)
 		goto out;
 	rc = tree_commit(tx);
@@ -1574,10 +1575,7 @@ coffre_shred_doc(coffre_vault *v, const char *ids,
 		rc = vault_tree_code(v, rc);
 		goto out;
 	}
-	res->keys_destroyed = st.destroyed;
-	res->wraps = st.wraps;
-	res->epoch_before = st.epoch_before;
-	res->epoch_after = st.epoch_after;
+	vault_shred_result(res, &st);
 	if (index_begin(v->index, 1, v->mackey, &ix) != 0 ||
 	    index_doc_get(ix, raw, d) != 0) {
 		rc = vault_index_code(v);

@@ -54,6 +54,11 @@ struct coffre_vault {
  */
 int vault_grow(coffre_vault *v, void **a, size_t *cap, size_t n, size_t size);
 
+/* vault_shred_result(res, st): a shred's figures for the caller. */
+struct tree_shred_stats;
+void vault_shred_result(struct coffre_shred_result *res,
+    const struct tree_shred_stats *st);
+
 /* vault_err(v, code, fmt, ...): set the handle's message; returns code. */
 int vault_err(coffre_vault *v, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -135,6 +140,10 @@ void audit_ev_init(struct audit_ev *e);
 void audit_ev_str(struct audit_ev *e, const char *key, const char *val);
 void audit_ev_num(struct audit_ev *e, const char *key, uint64_t val);
 void audit_ev_raw(struct audit_ev *e, const char *key, const char *json);
+/* What a shred destroyed: keys, fingerprints, root epochs before, after. */
+struct tree_shred_stats;
+void audit_ev_shred(struct audit_ev *e, const struct tree_shred_stats *st);
+
 /* A 16-byte fingerprint list as a JSON array of hex strings. */
 void audit_ev_fps(struct audit_ev *e, const char *key, const uint8_t *fp,
     size_t n);
