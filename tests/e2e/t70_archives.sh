@@ -144,8 +144,9 @@ if [ "$COFFRE_FAULTS" = 1 ]; then
 		coffre archive --user u --contract held "$TMPDIR_E2E/old.pdf" >"$TMPDIR_E2E/id2"
 		coffre archive --user u --contract new "$TMPDIR_E2E/run.pdf" >"$TMPDIR_E2E/id3"
 		coffre contract-end --user u --contract old --date 2010-01-01 >/dev/null
-		coffre contract-end --user u --contract held --date 2010-01-01 >/dev/null
+		# A hold placed in time (before the retention ended).
 		coffre hold --user u --contract held --reason r >/dev/null
+		coffre contract-end --user u --contract held --date 2010-01-01 >/dev/null
 		coffre contract-end --user u --contract new >/dev/null
 		COFFRE_CRASH_AT=$point run_cmd coffre sweep
 		expect_eq "sweep crash at $point: died there" 86 "$STATUS"
