@@ -105,8 +105,9 @@ main(int argc, char **argv)
 	FILE *f;
 
 	if (argc < 3)
-		return fprintf(stderr, "usage: audit_bench DIR EVENTS "
-				       "[PER_TXN] [SEALS]\n"),
+		return fprintf(stderr,
+			   "usage: audit_bench DIR EVENTS "
+			   "[PER_TXN] [SEALS]\n"),
 		       2;
 	events = strtoul(argv[2], NULL, 10);
 	if (argc > 3)
@@ -150,8 +151,8 @@ main(int argc, char **argv)
 	unlink(logpath);
 	printf("audit_events=%llu checkpoints=%llu verify_vault_s=%.2f "
 	       "verify_export_s=%.2f\n",
-	    (unsigned long long)r.events, (unsigned long long)r.checkpoints,
-	    tv, tf);
+	    (unsigned long long)r.events, (unsigned long long)r.checkpoints, tv,
+	    tf);
 
 	/* The share of a seal of 200 KiB that its audit event costs. */
 	if ((doc = malloc(200 * 1024)) == NULL ||

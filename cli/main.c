@@ -1207,9 +1207,8 @@ do_audit_scan(int argc, char **argv)
 		    "\"bytes\":%llu,\"markers\":%llu,"
 		    "\"candidates\":%llu,\"stale\":%llu,\"opened\":%llu,"
 		    "\"plaintext_hits\":%llu,\"ok\":%s}\n",
-		    (unsigned long long)r.skipped,
-		    (unsigned long long)r.files, (unsigned long long)r.bytes,
-		    (unsigned long long)r.markers,
+		    (unsigned long long)r.skipped, (unsigned long long)r.files,
+		    (unsigned long long)r.bytes, (unsigned long long)r.markers,
 		    (unsigned long long)r.candidates,
 		    (unsigned long long)r.stale, (unsigned long long)r.opened,
 		    (unsigned long long)r.plaintext_hits,
@@ -1308,8 +1307,7 @@ do_audit_log(int argc, char **argv)
 	capture_begin();
 	/* --json: the stored lines, byte for byte (the export format);
 	 * text: the same with sealed reasons opened for the operator. */
-	rc = ops->audit_lines(be, user, !g.json,
-	    print_line, NULL);
+	rc = ops->audit_lines(be, user, !g.json, print_line, NULL);
 	return capture_end(rc) != 0 ? fail(rc) : 0;
 }
 
@@ -1342,8 +1340,8 @@ do_audit_rotate(int argc, char **argv)
 	char pk[64];
 	int npos, rc;
 
-	if ((rc = parse("audit rotate-key", argc, argv, opts, pos, 0,
-		 &npos)) != 0)
+	if ((rc = parse("audit rotate-key", argc, argv, opts, pos, 0, &npos)) !=
+	    0)
 		return rc;
 	if (g.socket != NULL) {
 		say("audit rotate-key: works on the vault directory (--dir)");

@@ -444,8 +444,8 @@ int coffre_audit_verify_file(const char *log, const char *pubkey,
 int coffre_audit_rotate(coffre_vault *v, char pubkey[64]);
 
 /* Callback of coffre_audit_lines(): one event line; 0 to go on. */
-typedef int (*coffre_line_fn)(void *ctx, uint64_t seq, const char *line,
-    size_t len);
+typedef int (
+    *coffre_line_fn)(void *ctx, uint64_t seq, const char *line, size_t len);
 
 /*
  * coffre_audit_lines(v, user, open_reasons, fn, ctx): the events, oldest

@@ -70,8 +70,7 @@ lmdbcheck_assert(MDB_env *env, const char *msg)
 
 	if (mdb_env_get_path(env, &path) != 0 || path == NULL)
 		path = "an LMDB file of the vault";
-	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path,
-	    msg);
+	fprintf(stderr, "coffre: %s: corrupt database (LMDB: %s)\n", path, msg);
 	_exit(1);
 }
 

@@ -571,7 +571,8 @@ tree_alloc(void)
 	if (t == NULL)
 		return NULL;
 	/* One locked region: the root key, then the scratch slots. */
-	t->rkey = sodium_malloc(ROOT_KEY_BYTES + SCRATCH_SLOTS * TREE_KEY_BYTES);
+	t->rkey =
+	    sodium_malloc(ROOT_KEY_BYTES + SCRATCH_SLOTS * TREE_KEY_BYTES);
 	t->scratch = t->rkey != NULL ? t->rkey + ROOT_KEY_BYTES : NULL;
 	if (t->rkey == NULL) {
 		free(t);
@@ -997,8 +998,9 @@ rekey(struct tree_txn *x, const uint64_t *ids, size_t nids,
 				continue; /* already gone */
 			goto out;
 		}
-		if (destroy && (id == ID_TOP || n.kind == TREE_KIND_SYSTEM ||
-				   n.kind == TREE_KIND_INTERNAL)) {
+		if (destroy &&
+		    (id == ID_TOP || n.kind == TREE_KIND_SYSTEM ||
+			n.kind == TREE_KIND_INTERNAL)) {
 			terr(t, "%s", "refusing to shred a structural node");
 			rc = -1;
 			goto out;
@@ -1683,8 +1685,8 @@ out:
 }
 
 int
-tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line,
-    size_t len, uint64_t logged)
+tree_pending_put(struct tree_txn *x, uint64_t seq, const char *line, size_t len,
+    uint64_t logged)
 {
 	uint8_t kb[8];
 	MDB_val k = {8, kb}, d = {len, (void *)(uintptr_t)line};

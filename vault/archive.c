@@ -285,8 +285,7 @@ coffre_hold(coffre_vault *v, const char *user, const char *contract,
 	audit_ev_str(&ev, "contract", contract);
 	audit_ev_num(&ev, "holds", c.holds);
 	audit_ev_sealed(v, &ev, "reason_sealed", reason);
-	if ((rc = audit_pend(v, tx, on ? "hold" : "release", "done", &ev)) !=
-	    0)
+	if ((rc = audit_pend(v, tx, on ? "hold" : "release", "done", &ev)) != 0)
 		goto out;
 	rc = tree_commit(tx);
 	tx = NULL;
@@ -799,7 +798,8 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 			struct naming nm = {&s, NULL};
 			if ((nm.named = calloc(s.ncontract_nodes / 8 + 1, 1)) ==
 			    NULL) {
-				rc = vault_err(v, COFFRE_EFAIL, "out of memory");
+				rc =
+				    vault_err(v, COFFRE_EFAIL, "out of memory");
 				goto out;
 			}
 			if (index_begin(v->index, 0, v->mackey, &ix) != 0) {
@@ -824,8 +824,8 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 			audit_ev_str(&ev, "doc", ids);
 			audit_ev_str(&ev, "user", s.docs[i].user);
 			audit_ev_str(&ev, "kind", s.docs[i].kind);
-			if ((rc = audit_pend(v, s.tx, "sweep-doc", "done", &ev)) !=
-			    0)
+			if ((rc = audit_pend(v, s.tx, "sweep-doc", "done",
+				 &ev)) != 0)
 				goto out;
 		}
 		st.fp = fp;

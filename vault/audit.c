@@ -252,8 +252,8 @@ build_line(coffre_vault *v, uint64_t seq, const uint8_t prev[32],
 }
 
 static int
-put_line(coffre_vault *v, struct index_txn *ix, uint64_t seq,
-    const char *line, size_t len, uint8_t hash[32])
+put_line(coffre_vault *v, struct index_txn *ix, uint64_t seq, const char *line,
+    size_t len, uint8_t hash[32])
 {
 	crypto_generichash(hash, 32, (const uint8_t *)line, len, NULL, 0);
 	if (index_audit_put(ix, seq, line, len, hash) != 0)
@@ -288,8 +288,8 @@ audit_key_refresh(coffre_vault *v, struct tree_txn *tx)
 
 /* Append pending events the key tree holds past ${*seq}. */
 static int
-recover(coffre_vault *v, struct index_txn *ix, uint64_t *seq,
-    uint8_t hash[32], int *n)
+recover(coffre_vault *v, struct index_txn *ix, uint64_t *seq, uint8_t hash[32],
+    int *n)
 {
 	struct tree_txn *tx = NULL;
 	const char *line;
@@ -308,11 +308,12 @@ recover(coffre_vault *v, struct index_txn *ix, uint64_t *seq,
 		hex(hash, 32, h);
 		snprintf(want, sizeof(want), ",\"prev\":\"%s\"}", h);
 		if (len < strlen(want) ||
-		    memcmp(line + len - strlen(want), want, strlen(want)) != 0) {
+		    memcmp(line + len - strlen(want), want, strlen(want)) !=
+			0) {
 			rc = vault_err(v, COFFRE_EFAIL,
 			    "keys/tree.mdb: pending audit event %llu does not "
 			    "follow the log (corrupt)",
-			    (unsigned long long)(*seq + 1));
+			    (unsigned long long)*seq + 1);
 			goto out;
 		}
 		if ((rc = put_line(v, ix, *seq + 1, line, len, hash)) != 0)
@@ -341,7 +342,7 @@ checkpoint(coffre_vault *v, struct index_txn *ix, uint64_t *seq,
 	    sodium_base64_VARIANT_ORIGINAL);
 	n = snprintf(line, sizeof(line),
 	    "{\"seq\":%llu,\"op\":\"checkpoint\",\"prev\":\"%s\",\"sig\":\"%s\"}",
-	    (unsigned long long)(*seq + 1), h, s64);
+	    (unsigned long long)*seq + 1, h, s64);
 	(*seq)++;
 	return put_line(v, ix, *seq, line, (size_t)n, hash);
 }
@@ -360,7 +361,7 @@ audit_append_opt(coffre_vault *v, struct index_txn *ix, const char *op,
 	char *line = malloc(LINE_MAX_BYTES);
 	uint8_t hash[32];
 	uint64_t seq;
-	size_t len;
+	size_t len = 0;
 	int rc, n;
 
 	if (line == NULL)
@@ -409,8 +410,8 @@ audit_pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 }
 
 static int
-pend(coffre_vault *v, struct tree_txn *tx, const char *op,
-    const char *result, const struct audit_ev *e, const uint8_t *newpk)
+pend(coffre_vault *v, struct tree_txn *tx, const char *op, const char *result,
+    const struct audit_ev *e, const uint8_t *newpk)
 {
 	struct index_txn *ix = NULL;
 	struct audit_ev *rot = NULL;
@@ -418,7 +419,7 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 	const char *p;
 	uint8_t hash[32];
 	uint64_t seq, logged, first;
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (line == NULL)
@@ -475,8 +476,7 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op,
 		audit_ev_str(rot, "sig_old", b64);
 		e = rot;
 	}
-	if ((rc = build_line(v, seq + 1, hash, op, result, e, line, &len)) !=
-	    0)
+	if ((rc = build_line(v, seq + 1, hash, op, result, e, line, &len)) != 0)
 		goto out;
 	if (tree_pending_put(tx, seq + 1, line, len, logged) != 0) {
 		rc = vault_tree_code(v, -1);
@@ -620,7 +620,7 @@ vbad(struct verifier *vf, const char *why)
 	snprintf(vf->err, vf->errlen,
 	    "audit log: event %llu is bad: %s (everything from there on is "
 	    "unproven)",
-	    (unsigned long long)(vf->seq + 1), why);
+	    (unsigned long long)vf->seq + 1, why);
 	return -1;
 }
 
@@ -645,8 +645,9 @@ verifier_line(struct verifier *vf, const char *line, size_t len)
 		goto out;
 	}
 	if (seq < 1 || (uint64_t)seq != vf->seq + 1) {
-		vbad(vf, (uint64_t)seq <= vf->seq ? "out of order or repeated"
-						   : "a gap before it");
+		vbad(vf,
+		    (uint64_t)seq <= vf->seq ? "out of order or repeated"
+					     : "a gap before it");
 		goto out;
 	}
 	hex(vf->hash, 32, want);
@@ -657,16 +658,19 @@ verifier_line(struct verifier *vf, const char *line, size_t len)
 		 * was a checkpoint that verified, or this line's own prev.
 		 */
 		if (vf->last_checkpoint == vf->seq && vf->seq > 0)
-			vbad(vf, "its prev hash does not match the checkpoint "
-				 "before it (this line was changed)");
+			vbad(vf,
+			    "its prev hash does not match the checkpoint "
+			    "before it (this line was changed)");
 		else if (vf->seq > 0) {
 			vf->seq--;
-			vbad(vf, "its content was changed (the next event's "
-				 "prev hash does not match it)");
+			vbad(vf,
+			    "its content was changed (the next event's "
+			    "prev hash does not match it)");
 			vf->seq++;
 		} else
-			vbad(vf, "its prev hash is not the genesis of this "
-				 "public key (another vault's log, or changed)");
+			vbad(vf,
+			    "its prev hash is not the genesis of this "
+			    "public key (another vault's log, or changed)");
 		goto out;
 	}
 	if (strcmp(op, "checkpoint") == 0) {
@@ -706,7 +710,8 @@ verifier_line(struct verifier *vf, const char *line, size_t len)
 		rotation_msg((uint64_t)seq, vf->hash, newpk, rmsg);
 		if (crypto_sign_verify_detached(s, rmsg, sizeof(rmsg),
 			vf->pk) != 0) {
-			vbad(vf, "a key rotation not signed by the key in force");
+			vbad(vf,
+			    "a key rotation not signed by the key in force");
 			goto out;
 		}
 		/* From here on, checkpoints are signed with the new key. */
@@ -731,7 +736,7 @@ verifier_end(struct verifier *vf)
 		snprintf(vf->err, vf->errlen,
 		    "audit log: events %llu to %llu are not covered by a "
 		    "signed checkpoint",
-		    (unsigned long long)(vf->last_checkpoint + 1),
+		    (unsigned long long)vf->last_checkpoint + 1,
 		    (unsigned long long)vf->seq);
 		return -1;
 	}
@@ -916,7 +921,8 @@ line_one(void *ctx, uint64_t seq, const char *line, size_t len)
 		json_object_del(j, "reason_sealed");
 		json_object_set_new(j, "reason", json_string(reason));
 		s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		rc = s != NULL ? l->fn(l->ctx, seq, s, strlen(s)) : COFFRE_EFAIL;
+		rc =
+		    s != NULL ? l->fn(l->ctx, seq, s, strlen(s)) : COFFRE_EFAIL;
 		free(s);
 		json_decref(j);
 		return rc;
@@ -1032,10 +1038,10 @@ coffre_shred_report(coffre_vault *v, const char *user, coffre_line_fn fn,
 	    sodium_base64_VARIANT_ORIGINAL);
 	stmt = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:{s:I, s:s}, "
 			 "s:[s, s]}",
-	    "statement", "coffre shred report v1", "user", user, "generated",
-	    t, "audit_pubkey", pk64, "documents", r.documents, "shreds",
-	    r.shreds, "events", r.events, "log_head", "seq", (json_int_t)hseq,
-	    "hash", hh64, "how_to_check",
+	    "statement", "coffre shred report v1", "user", user, "generated", t,
+	    "audit_pubkey", pk64, "documents", r.documents, "shreds", r.shreds,
+	    "events", r.events, "log_head", "seq", (json_int_t)hseq, "hash",
+	    hh64, "how_to_check",
 	    "coffre audit verify --log LOG --pubkey audit.pub (LOG from "
 	    "coffre audit log --json): the events listed are in a log whose "
 	    "every checkpoint verifies",

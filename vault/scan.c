@@ -60,7 +60,7 @@ struct scanning {
 	struct tree_txn *tx;
 	uint8_t *first; /* first chunk of the document being sampled */
 	size_t firstlen;
-	uint8_t *pkey; /* cached parent key, sodium_malloc'd */
+	uint8_t *pkey;      /* cached parent key, sodium_malloc'd */
 	uint8_t *got, *cur; /* scratch keys, sodium_malloc'd */
 	uint64_t pkey_id;
 	int pkey_ok;
@@ -381,7 +381,8 @@ scan_file(const char *path, const struct stat *st, int type, struct FTW *f)
 	 * LMDB holds on it in this process (its documentation warns never to
 	 * open them twice).  They are left out, and counted as such.
 	 */
-	if (strlen(rel) > 9 && strcmp(rel + strlen(rel) - 9, ".mdb-lock") == 0) {
+	if (strlen(rel) > 9 &&
+	    strcmp(rel + strlen(rel) - 9, ".mdb-lock") == 0) {
 		s->res->skipped++;
 		return 0;
 	}
@@ -427,8 +428,7 @@ coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 	s.got = sodium_malloc(32);
 	s.cur = sodium_malloc(32);
 	if (s.first == NULL || s.pkey == NULL || s.got == NULL ||
-	    s.cur == NULL ||
-	    markers_init(&s.body, SAMPLE_BYTES) != 0 ||
+	    s.cur == NULL || markers_init(&s.body, SAMPLE_BYTES) != 0 ||
 	    markers_init(&s.name, NAME_BYTES) != 0) {
 		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto out0;

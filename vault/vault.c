@@ -343,7 +343,8 @@ out:
 		/* The log's first event: the vault and its audit key. */
 		coffre_vault *v;
 		struct audit_ev e;
-		if ((rc = coffre_open(dir, opts != NULL ? opts->passphrase : NULL,
+		if ((rc = coffre_open(dir,
+			 opts != NULL ? opts->passphrase : NULL,
 			 opts != NULL ? opts->passphrase_len : 0, &v, errbuf,
 			 errlen)) != 0)
 			return rc;
@@ -386,8 +387,8 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	snprintf(v->dir, sizeof(v->dir), "%s", dir);
 	/* One guarded, locked region for the handle's keys: each
 	 * sodium_malloc costs an mmap, two mprotects and an mlock. */
-	if ((v->secrets = sodium_malloc(3 * 32 +
-		 crypto_sign_SECRETKEYBYTES)) != NULL) {
+	if ((v->secrets = sodium_malloc(3 * 32 + crypto_sign_SECRETKEYBYTES)) !=
+	    NULL) {
 		v->mackey = v->secrets;
 		v->dk = v->secrets + 32;
 		v->sub = v->secrets + 64;
@@ -625,7 +626,8 @@ zipscan_chunk(struct zipscan *z, const uint8_t *p, size_t n)
 			    win[i + 2] == 5 && win[i + 3] == 6 &&
 			    eocd_plausible(win + i, z->pos + i))
 				zipscan_candidate(z,
-				    z->pos + i + 22 + bytes_load16(win + i + 20));
+				    z->pos + i + 22 +
+					bytes_load16(win + i + 20));
 	}
 	for (i = 0; i + 22 <= n; i++) {
 		const uint8_t *q = memchr(p + i, 'P', n - 22 + 1 - i);

@@ -30,14 +30,14 @@ struct coffre_vault {
 	struct policy *policy; /* loaded on first seal */
 	struct config conf;
 	uint64_t max_doc_override;
-	uint8_t *mackey; /* sodium_malloc'd index MAC key */
-	uint8_t *dk;     /* sodium_malloc'd document key (scratch) */
-	uint8_t *sub;    /* sodium_malloc'd subkey (scratch) */
+	uint8_t *mackey;   /* sodium_malloc'd index MAC key */
+	uint8_t *dk;       /* sodium_malloc'd document key (scratch) */
+	uint8_t *sub;      /* sodium_malloc'd subkey (scratch) */
 	uint8_t *secrets;  /* sodium_malloc'd: mackey, dk, sub, audit_sk */
 	uint8_t *audit_sk; /* Ed25519 secret key (64 bytes), in secrets */
 	uint8_t audit_pk[32];
-	char actor[80];  /* who acts: "local", or "ROLE:uid:N" (daemon) */
-	int locked;      /* 0, LOCK_SH or LOCK_EX: what this handle holds */
+	char actor[80]; /* who acts: "local", or "ROLE:uid:N" (daemon) */
+	int locked;     /* 0, LOCK_SH or LOCK_EX: what this handle holds */
 	/* The last event pended in key-tree transaction pend_serial: the next
 	 * one chains to it without looking again (vault/audit.c). */
 	uint64_t pend_serial, pend_seq, pend_logged;
