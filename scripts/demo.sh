@@ -104,6 +104,26 @@ else
 	echo "(nothing left to review)"
 fi
 
+LEAVER="user-$(date +%s)"
+step "8. another applicant, $LEAVER, deletes the account: crypto-shredding"
+echo "Their keys are destroyed and the key path re-keyed under a new root:"
+echo "no copy of the vault's bytes, old backups included, opens their document."
+set -- "$BIN" --dir "$DATA" seal --user "$LEAVER" --community "$COMMUNITY" \
+    --name "Diplome.pdf" samples/sample.pdf
+say "$@"
+"$@" | tee "$TMP/leaver"
+leaver_doc=$(cat "$TMP/leaver")
+show "$BIN" --dir "$DATA" shred --user "$LEAVER"
+say "$BIN" --dir "$DATA" open "$leaver_doc"
+"$BIN" --dir "$DATA" open "$leaver_doc" >/dev/null 2>"$TMP/err" || true
+cat "$TMP/err"
+echo "(exit 4: gone.  A new seal for $LEAVER is refused the same way.)"
+
+step "9. the auditor's view: the signed log, the shred report, the forensic scan"
+show "$BIN" --dir "$DATA" audit verify
+show "$BIN" --dir "$DATA" audit log --user "$LEAVER"
+show "$BIN" --dir "$DATA" audit scan
+
 step "done"
 echo "The vault is in ./$DATA.  Try: $BIN --dir $DATA info $photo"
 echo "Every command is described in docs/CLI.md and in man docs/coffre.1."
