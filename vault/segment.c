@@ -147,7 +147,9 @@ seg_create(struct segstore *s, uint32_t n, char *err, size_t errlen)
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd == -1) {
-		serr(err, errlen, path, strerror(errno));
+		int e = errno;
+		serr(err, errlen, path, strerror(e));
+		errno = e; /* the caller tells EEXIST from the rest */
 		return -1;
 	}
 	memset(hdr, 0, sizeof(hdr));
@@ -241,8 +243,15 @@ segment_append_begin(struct segstore *s,
 		return -1;
 	}
 	if ((uint64_t)st.st_size >= SEG_ROLL &&
-	    seg_create(s, s->wsegno + 1, err, errlen) != 0)
-		return -1;
+	    seg_create(s, s->wsegno + 1, err, errlen) != 0) {
+		/* Another handle rolled to it first: append to the last one. */
+		if (errno != EEXIST)
+			return -1;
+		close(s->wfd);
+		s->wfd = -1;
+		if (seg_open_active(s, committed, ctx, err, errlen) != 0)
+			return -1;
+	}
 	if (fstat(s->wfd, &st) != 0 || (w = calloc(1, sizeof(*w))) == NULL) {
 		serr(err, errlen, s->dir, "out of memory");
 		return -1;
