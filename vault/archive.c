@@ -58,11 +58,14 @@ check_reason(coffre_vault *v, const char *reason)
 	if (reason == NULL || reason[0] == '\0')
 		return vault_err(v, COFFRE_EREJECT, "a reason is required");
 	for (n = 0; reason[n] != '\0'; n++)
-		if (n >= COFFRE_NOTE_MAX || (unsigned char)reason[n] < 0x20)
-			return vault_err(v, COFFRE_EREJECT,
-			    "malformed reason: at most %d bytes, no control "
-			    "characters",
-			    COFFRE_NOTE_MAX);
+		if (n >= COFFRE_NOTE_MAX || (unsigned char)reason[n] < 0x20 ||
+		    reason[n] == 0x7f)
+			break;
+	if (reason[n] != '\0' || !util_valid_utf8(reason))
+		return vault_err(v, COFFRE_EREJECT,
+		    "malformed reason: at most %d bytes of UTF-8, no control "
+		    "characters",
+		    COFFRE_NOTE_MAX);
 	return 0;
 }
 

@@ -31,6 +31,12 @@ int util_day_parse(const char *s, int32_t *day);
 void util_day_format(int32_t day, char buf[11]);
 int32_t util_day_add_years(int32_t day, unsigned years);
 
+/*
+ * util_valid_utf8(s): 1 if the NUL-terminated ${s} is well-formed UTF-8
+ * (no overlong forms, no surrogates, nothing above U+10FFFF), else 0.
+ */
+int util_valid_utf8(const char *s);
+
 /* util_write_all(fd, buf, len): write everything; 0 or -1 (errno). */
 int util_write_all(int fd, const void *buf, size_t len);
 

@@ -113,7 +113,7 @@ valid_text(const char *s, size_t max)
 	for (; s[n] != '\0'; n++)
 		if (n >= max || (unsigned char)s[n] < 0x20 || s[n] == 0x7f)
 			return 0;
-	return 1;
+	return util_valid_utf8(s);
 }
 
 /* The writer lock: one process changes the vault at a time. */
@@ -752,7 +752,8 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
 		    "malformed kind: 1 to 128 bytes of [A-Za-z0-9._:@-]");
 	if (name != NULL && !valid_text(name, COFFRE_NAME_MAX))
 		return vault_err(v, COFFRE_EREJECT,
-		    "malformed name: at most %d bytes, no control characters",
+		    "malformed name: at most %d bytes of UTF-8, no control "
+		    "characters",
 		    COFFRE_NAME_MAX);
 	/* Plaintext and stream state in one locked region. */
 	if ((s.head = sodium_malloc(POLICY_HEAD_BYTES + 2 * CHUNK_BYTES +
@@ -1320,7 +1321,8 @@ coffre_review(coffre_vault *v, const char *ids, int decision, const char *note)
 	}
 	if (note != NULL && !valid_text(note, COFFRE_NOTE_MAX)) {
 		rc = vault_err(v, COFFRE_EREJECT,
-		    "malformed note: at most %d bytes, no control characters",
+		    "malformed note: at most %d bytes of UTF-8, no control "
+		    "characters",
 		    COFFRE_NOTE_MAX);
 		goto out;
 	}

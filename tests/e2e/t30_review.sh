@@ -240,4 +240,10 @@ else
 	fail "a review reason is in no file under the vault" "found in: $hits"
 fi
 
+# Free text is UTF-8: a malformed byte sequence is refused and changes nothing.
+new_vault
+bad=$(printf 'bad\377\376note')
+run_cmd coffre seal --user u9 --community c9 --name "$bad" "$SAMPLES/sample.pdf"
+expect_eq "a name that is not UTF-8 is rejected (exit 5)" 5 "$STATUS"
+expect_eq "and nothing was sealed" "" "$(coffre list --user u9)"
 finish

@@ -264,6 +264,28 @@ test_file_helpers(void **state)
 	tu_rmrf(dir);
 }
 
+/* Well-formed UTF-8 passes; every kind of malformed sequence fails. */
+static void
+test_utf8(void **state)
+{
+	static const char *const good[] = {"", "plain ascii",
+	    "Dipl\xc3\xb4me \xc3\xa9t\xc3\xa9.pdf", "\xe2\x82\xac",
+	    "\xf0\x9f\x93\x84", "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf"};
+	static const char *const bad[] = {"\xff", "bad\xfe", "\xc3", "\xc3(",
+	    "\xc0\xaf" /* overlong "/" */, "\xe0\x80\xaf" /* overlong */,
+	    "\xed\xa0\x80" /* surrogate */,
+	    "\xf4\x90\x80\x80" /* above U+10FFFF */, "\xf8\x88\x80\x80\x80",
+	    "\xe2\x82",
+	    "a\x80"
+	    "b"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(util_valid_utf8(good[i]), 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(util_valid_utf8(bad[i]), 0);
+}
+
 int
 main(void)
 {
@@ -275,6 +297,7 @@ main(void)
 	    cmocka_unit_test(test_valid_id),
 	    cmocka_unit_test(test_iso8601),
 	    cmocka_unit_test(test_file_helpers),
+	    cmocka_unit_test(test_utf8),
 	};
 
 	if (sodium_init() < 0)
