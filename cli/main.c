@@ -91,6 +91,7 @@ static const char usage_text[] =
     "destroyed\n"
     "  audit scan                         forensic scan of the vault "
     "directory\n"
+    "  audit rotate-key                   a new audit signing key\n"
     "\n"
     "The vault is --dir DIR, else $COFFRE_DIR, else ./coffre-data.\n"
     "'coffre COMMAND --help' for one command; 'man coffre' for all.\n";
