@@ -884,6 +884,9 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 		audit_ev_num(&ev, "keys_destroyed", 0);
 		if ((rc = audit_log(v, "sweep", "done", &ev)) != 0)
 			goto out;
+		/* Records a crashed sweep left marked live are marked now. */
+		if ((rc = mark_gone_archives(v, &res->archives)) != 0)
+			goto out;
 	}
 	res->keys_destroyed = st.destroyed;
 	res->wraps = st.wraps;

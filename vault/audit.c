@@ -441,11 +441,16 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op, const char *result,
 		 * below: the head must be on disk first (a lazy commit may
 		 * have moved them into the log without syncing its meta).
 		 */
-		if (tree_pending_first(tx, &first) == 0 && first <= seq &&
-		    index_sync(v->index) != 0) {
+		rc = tree_pending_first(tx, &first);
+		if (rc != 0 && rc != TREE_ENOTFOUND) {
+			rc = vault_tree_code(v, rc);
+			goto out;
+		}
+		if (rc == 0 && first <= seq && index_sync(v->index) != 0) {
 			rc = vault_index_code(v);
 			goto out;
 		}
+		rc = 0;
 		logged = seq;
 		/* After any event a crash left pending (this transaction
 		 * sees them): chain to the last of them. */
@@ -1023,6 +1028,18 @@ coffre_shred_report(coffre_vault *v, const char *user, coffre_line_fn fn,
 		rc = vault_index_code(v);
 	if (rc != 0)
 		goto out;
+	/* Sign with the key in force, whatever this handle loaded. */
+	{
+		struct tree_txn *tx = NULL;
+		if ((rc = tree_begin(v->tree, 0, &tx)) != 0) {
+			rc = vault_tree_code(v, rc);
+			goto out;
+		}
+		rc = audit_key_refresh(v, tx);
+		tree_abort(tx);
+		if (rc != 0)
+			goto out;
+	}
 	if (json_array_size(r.shreds) == 0) {
 		rc = vault_err(v, COFFRE_ENOTFOUND,
 		    "the audit log records no shred of user %s", user);

@@ -195,14 +195,34 @@ seg_open_active(struct segstore *s,
 		return -1;
 	}
 	s->wsegno = n;
-	if (fstat(s->wfd, &st) != 0 ||
-	    util_pread_all(s->wfd, hdr, SEG_FILE_HDR, 0) != 0 ||
-	    memcmp(hdr, "CFSG", 4) != 0 || bytes_load32(hdr + 8) != n) {
-		serr(err, errlen, path, "corrupt segment header");
-		goto err;
-	}
 	if (committed(ctx, n, &end) != 0) {
 		serr(err, errlen, path, "cannot read its committed end");
+		goto err;
+	}
+	if (fstat(s->wfd, &st) != 0) {
+		serr(err, errlen, path, strerror(errno));
+		goto err;
+	}
+	if ((uint64_t)st.st_size < SEG_FILE_HDR && end <= SEG_FILE_HDR) {
+		/*
+		 * A crash while this segment was being created left it
+		 * without its whole header, and nothing was ever committed
+		 * in it: write the header again.
+		 */
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, "CFSG", 4);
+		hdr[4] = 1;
+		bytes_store32(hdr + 8, n);
+		if (pwrite(s->wfd, hdr, sizeof(hdr), 0) !=
+			(ssize_t)sizeof(hdr) ||
+		    fdatasync(s->wfd) != 0 || fstat(s->wfd, &st) != 0) {
+			serr(err, errlen, path, strerror(errno));
+			goto err;
+		}
+	}
+	if (util_pread_all(s->wfd, hdr, SEG_FILE_HDR, 0) != 0 ||
+	    memcmp(hdr, "CFSG", 4) != 0 || bytes_load32(hdr + 8) != n) {
+		serr(err, errlen, path, "corrupt segment header");
 		goto err;
 	}
 	if ((uint64_t)st.st_size < end) {
