@@ -275,9 +275,7 @@ test_utf8(void **state)
 	    "\xc0\xaf" /* overlong "/" */, "\xe0\x80\xaf" /* overlong */,
 	    "\xed\xa0\x80" /* surrogate */,
 	    "\xf4\x90\x80\x80" /* above U+10FFFF */, "\xf8\x88\x80\x80\x80",
-	    "\xe2\x82",
-	    "a\x80"
-	    "b"};
+	    "\xe2\x82", "a\x80\x62" /* a, a lone continuation byte, b */};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
