@@ -483,13 +483,7 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 		audit_ev_str(&ev, "contract", d->community);
 	}
 	audit_ev_sealed(v, &ev, "reason_sealed", reason);
-	if (rc == 0)
-		rc = audit_log(v, "archive-open", "done", &ev);
-	else if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids))
-		audit_refused(v, "archive-open", rc, &ev);
-	vault_unlock(v);
-	if (rc == 0)
-		rc = vault_stream_body(v, d, ids, wr, wrctx);
+	rc = vault_read(v, "archive-open", ids, rc, &ev, d, wr, wrctx);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);

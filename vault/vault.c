@@ -1077,6 +1077,21 @@ out:
 }
 
 int
+vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
+    struct audit_ev *ev, const struct idoc *d, coffre_write_fn wr, void *wrctx)
+{
+	/* A read of plaintext is logged, durably, before any byte goes. */
+	if (rc == 0)
+		rc = audit_log(v, op, "done", ev);
+	else if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids))
+		audit_refused(v, op, rc, ev);
+	vault_unlock(v);
+	if (rc == 0)
+		rc = vault_stream_body(v, d, ids, wr, wrctx);
+	return rc;
+}
+
+int
 coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
     void *wrctx)
 {
@@ -1094,14 +1109,7 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 		audit_ev_str(&ev, "doc", ids);
 	if (rc == 0 || rc == COFFRE_EGONE)
 		audit_ev_str(&ev, "user", d->user);
-	/* A read of plaintext is logged, durably, before any byte goes. */
-	if (rc == 0)
-		rc = audit_log(v, "open", "done", &ev);
-	else if (rc >= COFFRE_ENOTFOUND && coffre_valid_docid(ids))
-		audit_refused(v, "open", rc, &ev);
-	vault_unlock(v);
-	if (rc == 0)
-		rc = vault_stream_body(v, d, ids, wr, wrctx);
+	rc = vault_read(v, "open", ids, rc, &ev, d, wr, wrctx);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);

@@ -18,6 +18,7 @@
 
 struct tree;
 struct tree_txn;
+struct audit_ev;
 struct segstore;
 struct policy;
 
@@ -87,6 +88,16 @@ int vault_doc_load(coffre_vault *v, const char *id, struct idoc *d, int key);
  */
 int vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
     const uint8_t *in, size_t inlen, char *out, size_t max);
+
+/*
+ * vault_read(v, op, ids, rc, ev, d, wr, wrctx): the end of a read of
+ * plaintext, called under the shared vault lock with ${rc} the result of
+ * loading the record (and key) into ${d}: log it (done, durably, before
+ * any byte goes; or the refusal), release the lock, then stream the body.
+ * Returns the read's code.
+ */
+int vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
+    struct audit_ev *ev, const struct idoc *d, coffre_write_fn wr, void *wrctx);
 
 /*
  * vault_stream_body(v, d, ids, wr, wrctx): authenticate and decrypt the body
