@@ -450,7 +450,6 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op, const char *result,
 			rc = vault_index_code(v);
 			goto out;
 		}
-		rc = 0;
 		logged = seq;
 		/* After any event a crash left pending (this transaction
 		 * sees them): chain to the last of them. */
