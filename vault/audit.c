@@ -280,7 +280,9 @@ audit_key_refresh(coffre_vault *v, struct tree_txn *tx)
 {
 	int rc = tree_system_key(tx, TREE_SYS_AUDIT, v->sub);
 
-	if (rc == 0)
+	/* An Ed25519 secret key begins with its seed: derive the key pair
+	 * again only when the seed in force is not the one held already. */
+	if (rc == 0 && sodium_memcmp(v->sub, v->audit_sk, 32) != 0)
 		crypto_sign_seed_keypair(v->audit_pk, v->audit_sk, v->sub);
 	sodium_memzero(v->sub, 32);
 	return rc == 0 ? 0 : vault_tree_code(v, rc == TREE_ENOTFOUND ? -1 : rc);
