@@ -465,6 +465,81 @@ int coffre_audit_lines(coffre_vault *v, const char *user, int open_reasons,
 int coffre_shred_report(coffre_vault *v, const char *user, coffre_line_fn fn,
     void *ctx);
 
+/*
+ * One request of coffre_seal_batch(): a document (archive 0, group is the
+ * community) or an archive (archive 1, group is the contract).
+ */
+struct coffre_seal_req {
+	int archive;
+	const char *user, *group, *kind, *name; /* kind, name may be NULL */
+	const char *actor; /* who asks, for the audit log; NULL: the handle's */
+	coffre_read_fn rd;
+	void *rdctx;
+	/*
+	 * Optional: move the input to byte ${off}, so that the batch can be
+	 * sealed again without a request that was refused half-way (a
+	 * polyglot, say).  NULL if the input cannot be read again: such a
+	 * request then fails with the refused one.  0 or -1.
+	 */
+	int (*seek)(void *ctx, uint64_t off);
+	/* Results. */
+	int rc; /* 0 or a COFFRE_E* code */
+	int too_large, bad_type; /* which refusal, for HTTP 413 / 415 */
+	char id[COFFRE_DOCID_LEN + 1];
+	char type[COFFRE_TYPE_MAX + 1];
+	uint64_t size;
+	char err[768];
+};
+
+/*
+ * coffre_seal_batch(v, reqs, n): seal ${n} documents or archives together
+ * (group commit): one lock, one sync of the segments, one commit of the key
+ * tree and one of the index for all of them, so that concurrent uploads
+ * share their syncs.  Every request gets its own result in ${reqs}[i].rc
+ * (with a message in err): a refused one does not fail the others.
+ * Returns 0 if all were sealed, or the code of the first that was not.
+ */
+int coffre_seal_batch(coffre_vault *v, struct coffre_seal_req *reqs, size_t n);
+
+/*
+ * A reader of one document's plaintext, pulled piece by piece.  Once made,
+ * it needs no lock and nothing of the handle: a server may read it on
+ * another thread, at its client's pace, while the handle serves others.
+ */
+typedef struct coffre_reader coffre_reader;
+
+/*
+ * coffre_doc_reader(v, id, out, meta): what coffre_open_doc() does up to
+ * the first byte (checks, the read logged durably), giving a reader in
+ * *${out} and, when ${meta} is not NULL, the document's user, community,
+ * type, size, status and creation time.  0 or a COFFRE_E* code.
+ */
+int coffre_doc_reader(coffre_vault *v, const char *id, coffre_reader **out,
+    struct coffre_doc *meta);
+
+/*
+ * coffre_archive_reader(v, id, reason, out, size, type): the same for
+ * coffre_archive_open().
+ */
+int coffre_archive_reader(coffre_vault *v, const char *id, const char *reason,
+    coffre_reader **out, uint64_t *size, char type[COFFRE_TYPE_MAX + 1]);
+
+/*
+ * coffre_reader_read(r, buf, len): up to ${len} next bytes, each one
+ * authenticated; 0 at the end (once the whole record authenticated), -1
+ * on corruption (coffre_reader_errmsg() says which).
+ */
+long coffre_reader_read(coffre_reader *r, uint8_t *buf, size_t len);
+
+/* coffre_reader_errmsg(r): why the last read failed. */
+const char *coffre_reader_errmsg(const coffre_reader *r);
+
+/* coffre_reader_size(r): the plaintext size. */
+uint64_t coffre_reader_size(const coffre_reader *r);
+
+/* coffre_reader_close(r): wipe and free ${r}.  NULL is a no-op. */
+void coffre_reader_close(coffre_reader *r);
+
 /* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
 const char *coffre_status_name(int status);
 

@@ -451,8 +451,8 @@ arc_load(coffre_vault *v, const char *ids, struct idoc *d,
 }
 
 int
-coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
-    coffre_write_fn wr, void *wrctx)
+coffre_archive_reader(coffre_vault *v, const char *ids, const char *reason,
+    coffre_reader **out, uint64_t *size, char type[COFFRE_TYPE_MAX + 1])
 {
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct tree_contract c = {0};
@@ -460,6 +460,7 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 	char until[11];
 	int rc;
 
+	*out = NULL;
 	if (d == NULL)
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	if ((rc = check_reason(v, reason)) != 0)
@@ -483,11 +484,29 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 		audit_ev_str(&ev, "contract", d->community);
 	}
 	audit_ev_sealed(v, &ev, "reason_sealed", reason);
-	rc = vault_read(v, "archive-open", ids, rc, &ev, d, wr, wrctx);
+	if (rc == 0) {
+		*size = d->size;
+		memcpy(type, d->type, COFFRE_TYPE_MAX + 1);
+	}
+	rc = vault_read(v, "archive-open", ids, rc, &ev, d, out);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);
 	return rc;
+}
+
+int
+coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
+    coffre_write_fn wr, void *wrctx)
+{
+	char type[COFFRE_TYPE_MAX + 1];
+	coffre_reader *r;
+	uint64_t size;
+	int rc;
+
+	if ((rc = coffre_archive_reader(v, ids, reason, &r, &size, type)) != 0)
+		return rc;
+	return vault_pump(v, r, wr, wrctx);
 }
 
 /* Mark archive records whose key is gone as destroyed, in one commit. */

@@ -167,6 +167,50 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 			c->classes[j].days = (unsigned)days;
 			if (j == c->nclasses)
 				c->nclasses++;
+		} else if (strcmp(k, "allow") == 0) {
+			if (c->nallow >= CONFIG_ALLOW_MAX ||
+			    strlen(v) > CONFIG_ALLOW_LEN || *v == '\0') {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: allow takes "
+				    "ROLE=uid:N or ROLE=gid:N (at most %d "
+				    "lines of %d bytes)",
+				    lineno, CONFIG_ALLOW_MAX, CONFIG_ALLOW_LEN);
+				return -1;
+			}
+			snprintf(c->allow[c->nallow], CONFIG_ALLOW_LEN + 1, "%s",
+			    v);
+			c->nallow++;
+		} else if (strcmp(k, "socket_group") == 0) {
+			if (*v == '\0' || strlen(v) >= sizeof(c->socket_group)) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: socket_group takes a "
+				    "group name or number",
+				    lineno);
+				return -1;
+			}
+			snprintf(c->socket_group, sizeof(c->socket_group), "%s",
+			    v);
+		} else if (strcmp(k, "timeout") == 0 ||
+		    strcmp(k, "max_connections") == 0 ||
+		    strcmp(k, "max_connections_per_uid") == 0) {
+			char *end;
+			unsigned long x;
+			errno = 0;
+			x = strtoul(v, &end, 10);
+			if (*v < '1' || *v > '9' || *end != '\0' ||
+			    errno != 0 || x > 100000) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: %s takes a whole "
+				    "number from 1 to 100000",
+				    lineno, k);
+				return -1;
+			}
+			if (k[0] == 't')
+				c->timeout = (unsigned)x;
+			else if (strcmp(k, "max_connections") == 0)
+				c->max_connections = (unsigned)x;
+			else
+				c->max_per_uid = (unsigned)x;
 		} else {
 			snprintf(err, errlen,
 			    "coffre.conf line %d: unknown setting '%.64s'",

@@ -14,6 +14,8 @@
 #define CONFIG_BYTES_MAX (64 * 1024)
 
 #define CONFIG_CLASSES_MAX 32
+#define CONFIG_ALLOW_MAX 64
+#define CONFIG_ALLOW_LEN 1023
 
 struct config {
 	uint64_t max_doc;
@@ -26,6 +28,13 @@ struct config {
 		char kind[129];
 		unsigned days;
 	} classes[CONFIG_CLASSES_MAX];
+	/* The daemon's settings (coffre serve): role grants as written
+	 * ("ROLE=uid:N" or "ROLE=gid:N[@COMMUNITY,...]", checked by the
+	 * daemon), the socket's group, and its limits (0: the default). */
+	int nallow;
+	char allow[CONFIG_ALLOW_MAX][CONFIG_ALLOW_LEN + 1];
+	char socket_group[65];
+	unsigned timeout, max_connections, max_per_uid;
 };
 
 /* config_defaults(c): the defaults of SPEC.md (32 MiB, section 7's types). */

@@ -31,6 +31,7 @@ struct segstore {
 	char dir[4096];
 	int wfd;         /* active segment, opened for appends */
 	uint32_t wsegno; /* its number, 0 if none open */
+	int unsynced;    /* records were appended to wfd without a sync */
 };
 
 /*
@@ -135,6 +136,29 @@ seg_last(const struct segstore *s, uint32_t *last)
 	return 0;
 }
 
+/* Sync what was appended to the active segment before it is left. */
+static int
+seg_leave(struct segstore *s, char *err, size_t errlen)
+{
+	if (s->wfd >= 0 && s->unsynced) {
+		if (fdatasync(s->wfd) != 0) {
+			serr(err, errlen, s->dir, strerror(errno));
+			return -1;
+		}
+		s->unsynced = 0;
+	}
+	return 0;
+}
+
+int
+segment_sync(struct segstore *s, char *err, size_t errlen)
+{
+	if (seg_leave(s, err, errlen) != 0)
+		return -1;
+	FAULT_POINT("segment-sync");
+	return 0;
+}
+
 /* Create segment ${n} with its file header, durably. */
 static int
 seg_create(struct segstore *s, uint32_t n, char *err, size_t errlen)
@@ -142,6 +166,9 @@ seg_create(struct segstore *s, uint32_t n, char *err, size_t errlen)
 	char path[4200];
 	uint8_t hdr[SEG_FILE_HDR];
 	int fd;
+
+	if (seg_leave(s, err, errlen) != 0)
+		return -1;
 
 	seg_path(s, n, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -265,7 +292,7 @@ segment_append_begin(struct segstore *s,
 	if ((uint64_t)st.st_size >= SEG_ROLL &&
 	    seg_create(s, s->wsegno + 1, err, errlen) != 0) {
 		/* Another handle rolled to it first: append to the last one. */
-		if (errno != EEXIST)
+		if (errno != EEXIST || seg_leave(s, err, errlen) != 0)
 			return -1;
 		close(s->wfd);
 		s->wfd = -1;
@@ -454,7 +481,7 @@ trailer_sum(const uint8_t hdr[SEGMENT_REC_HDR], const uint8_t *tr,
 
 int
 segment_append_finish(struct segwriter *w, uint64_t size, struct segloc *loc,
-    char *err, size_t errlen)
+    int sync, char *err, size_t errlen)
 {
 	uint8_t tr[SEGMENT_REC_TRAILER];
 	uint64_t body = w->filled + w->buflen - w->start;
@@ -474,12 +501,15 @@ segment_append_finish(struct segwriter *w, uint64_t size, struct segloc *loc,
 		return -1;
 	}
 	FAULT_POINT("segment-append");
-	if (fdatasync(w->s->wfd) != 0) {
+	if (!sync) {
+		w->s->unsynced = 1;
+	} else if (fdatasync(w->s->wfd) != 0) {
 		serr(err, errlen, w->s->dir, strerror(errno));
 		w_cut(w);
 		return -1;
+	} else {
+		FAULT_POINT("segment-sync");
 	}
-	FAULT_POINT("segment-sync");
 	loc->segno = w->s->wsegno;
 	loc->offset = w->start;
 	loc->length = w->pos - w->start;

@@ -56,12 +56,21 @@ int segment_append_begin(struct segstore *s,
 int segment_append_chunk(struct segwriter *w, const uint8_t *ct, size_t len);
 
 /*
- * segment_append_finish(w, size, loc): write the trailer and fdatasync.
- * On success the record's place is in *loc.  ${w} is freed either way.
- * Returns 0 or -1 (the partial record is cut off again).
+ * segment_append_finish(w, size, loc, sync, err, errlen): write the
+ * trailer and, with ${sync}, fdatasync.  Without, the record is durable only
+ * after segment_sync() (a group of records shares one sync).  On success
+ * the record's place is in *loc.  ${w} is freed either way.  Returns 0 or
+ * -1 (the partial record is cut off again).
  */
 int segment_append_finish(struct segwriter *w, uint64_t size,
-    struct segloc *loc, char *err, size_t errlen);
+    struct segloc *loc, int sync, char *err, size_t errlen);
+
+/*
+ * segment_sync(s, err, errlen): make every record appended without sync
+ * durable (a segment rolled in between was synced when it was left).
+ * 0 or -1.
+ */
+int segment_sync(struct segstore *s, char *err, size_t errlen);
 
 /* segment_append_abort(w): cut off the partial record and free ${w}. */
 void segment_append_abort(struct segwriter *w);

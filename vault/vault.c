@@ -545,13 +545,6 @@ struct sealing {
 	crypto_secretstream_xchacha20poly1305_state *st;
 };
 
-static void
-sealing_free(struct sealing *s)
-{
-	sodium_free(s->head); /* head, pt and st are one region */
-	free(s->ct);
-}
-
 /* Next plaintext bytes: the head first, then the reader. */
 static long
 sealing_fill(struct sealing *s, coffre_read_fn rd, void *ctx, uint8_t *buf,
@@ -667,14 +660,19 @@ zipscan_end(const struct zipscan *z, uint64_t total)
 /* Encrypt the whole input into the segment writer ${w}. */
 static int
 seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
-    coffre_read_fn rd, void *ctx, const uint8_t ad[40], uint64_t *size)
+    struct coffre_seal_req *r, const uint8_t ad[40], uint64_t *size,
+    int *batch)
 {
+	coffre_read_fn rd = r->rd;
+	void *ctx = r->rdctx;
+
 	uint8_t *cur = s->pt, *next = s->pt + CHUNK_BYTES, *tmp;
 	struct zipscan zs;
 	unsigned long long clen;
 	long n, m;
 	uint64_t total;
 
+	*batch = 0;
 	memset(&zs, 0, sizeof(zs));
 	if ((n = sealing_fill(s, rd, ctx, cur, CHUNK_BYTES)) < 0)
 		return vault_err(v, COFFRE_EFAIL, "reading the input: %s",
@@ -685,7 +683,7 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 			return vault_err(v, COFFRE_EFAIL,
 			    "reading the input: %s", strerror(errno));
 		total += (uint64_t)m;
-		if (total > max_doc(v))
+		if (total > max_doc(v) && (r->too_large = 1))
 			return vault_err(v, COFFRE_EREJECT,
 			    "document larger than the limit of %llu bytes "
 			    "(max_document_bytes in coffre.conf)",
@@ -694,12 +692,14 @@ seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
 		    cur, (size_t)n, ad, 40,
 		    m == 0 ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
 			   : 0);
-		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0)
+		if (segment_append_chunk(w, s->ct, (size_t)clen) != 0) {
+			*batch = 1;
 			return vault_err(v, COFFRE_EFAIL, "%s/segments: %s",
 			    v->dir, strerror(errno));
+		}
 		zipscan_chunk(&zs, cur, (size_t)n);
 		if (m == 0) {
-			if (zipscan_end(&zs, total))
+			if (zipscan_end(&zs, total) && (r->bad_type = 1))
 				return vault_err(v, COFFRE_EREJECT,
 				    "the document is also a zip archive (a zip "
 				    "inside or appended to it): polyglots are "
@@ -729,204 +729,417 @@ vault_seal(coffre_vault *v, int archive, const char *user, const char *group,
     const char *kind, const char *name, coffre_read_fn rd, void *rdctx,
     char id[COFFRE_DOCID_LEN + 1], char *type, uint64_t *size)
 {
-	const char *community = group;
-	struct tree_contract ct = {0};
-	struct audit_ev ev;
-	struct sealing s = {0};
-	struct tree_txn *tx = NULL;
-	struct index_txn *ix = NULL;
-	struct segwriter *w = NULL;
-	struct idoc *d = NULL;
-	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40];
-	uint64_t uk, seq;
-	long n;
-	int rc, locked = 0;
+	struct coffre_seal_req r;
+	int rc;
 
-	if (!coffre_valid_id(user) || !coffre_valid_id(community))
-		return vault_err(v, COFFRE_EREJECT,
+	memset(&r, 0, sizeof(r));
+	r.archive = archive;
+	r.user = user;
+	r.group = group;
+	r.kind = kind;
+	r.name = name;
+	r.rd = rd;
+	r.rdctx = rdctx;
+	rc = coffre_seal_batch(v, &r, 1);
+	if (rc == 0) {
+		memcpy(id, r.id, sizeof(r.id));
+		snprintf(type, COFFRE_TYPE_MAX + 1, "%s", r.type);
+		*size = r.size;
+	} else {
+		snprintf(v->err, sizeof(v->err), "%s", r.err);
+	}
+	return rc;
+}
+
+/* One request of a batch while it is sealed. */
+struct seal_item {
+	struct coffre_seal_req *r;
+	uint8_t *head; /* POLICY_HEAD_BYTES, sodium_malloc'd plaintext */
+	size_t headlen;
+	struct idoc d;
+	int live; /* still to seal */
+};
+
+/* The request's outcome: ${rc} with the handle's message. */
+static void
+item_fail(coffre_vault *v, struct seal_item *it, int rc)
+{
+	it->r->rc = rc;
+	snprintf(it->r->err, sizeof(it->r->err), "%s", v->err);
+	it->live = 0;
+}
+
+/* Checks that need no lock: ids, name, then the type policy on the head. */
+static void
+seal_precheck(coffre_vault *v, struct seal_item *it)
+{
+	struct coffre_seal_req *r = it->r;
+	const char *what = r->archive ? "contract" : "community";
+	long n;
+
+	it->live = 1;
+	if (!coffre_valid_id(r->user) || !coffre_valid_id(r->group)) {
+		vault_err(v, COFFRE_EREJECT,
 		    "malformed user or %s id: 1 to 128 bytes of "
 		    "[A-Za-z0-9._:@-]",
-		    archive ? "contract" : "community");
-	if (kind != NULL && !coffre_valid_id(kind))
-		return vault_err(v, COFFRE_EREJECT,
+		    what);
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
+	}
+	if (r->kind != NULL && !coffre_valid_id(r->kind)) {
+		vault_err(v, COFFRE_EREJECT,
 		    "malformed kind: 1 to 128 bytes of [A-Za-z0-9._:@-]");
-	if (name != NULL && !valid_text(name, COFFRE_NAME_MAX))
-		return vault_err(v, COFFRE_EREJECT,
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
+	}
+	if (r->name != NULL && !valid_text(r->name, COFFRE_NAME_MAX)) {
+		vault_err(v, COFFRE_EREJECT,
 		    "malformed name: at most %d bytes of UTF-8, no control "
 		    "characters",
 		    COFFRE_NAME_MAX);
-	/* Plaintext and stream state in one locked region. */
-	if ((s.head = sodium_malloc(POLICY_HEAD_BYTES + 2 * CHUNK_BYTES +
-		 sizeof(*s.st))) != NULL) {
-		s.pt = s.head + POLICY_HEAD_BYTES;
-		s.st = (void *)(s.pt + 2 * CHUNK_BYTES);
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
 	}
-	s.ct = malloc(CT_BYTES);
-	d = calloc(1, sizeof(*d));
-	if (s.head == NULL || s.pt == NULL || s.st == NULL || s.ct == NULL ||
-	    d == NULL) {
-		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
-		goto out;
+	if ((it->head = sodium_malloc(POLICY_HEAD_BYTES)) == NULL) {
+		vault_err(v, COFFRE_EFAIL, "out of memory");
+		item_fail(v, it, COFFRE_EFAIL);
+		return;
 	}
 	/* Type policy first, on the head: nothing is written for a refusal. */
-	if ((n = fill(rd, rdctx, s.head, POLICY_HEAD_BYTES)) < 0) {
-		rc = vault_err(v, COFFRE_EFAIL, "reading the input: %s",
+	if ((n = fill(r->rd, r->rdctx, it->head, POLICY_HEAD_BYTES)) < 0) {
+		vault_err(v, COFFRE_EFAIL, "reading the input: %s",
 		    strerror(errno));
-		goto out;
+		item_fail(v, it, COFFRE_EFAIL);
+		return;
 	}
-	s.headlen = (size_t)n;
+	it->headlen = (size_t)n;
 	if (n == 0) {
-		rc = vault_err(v, COFFRE_EREJECT, "empty document");
-		goto out;
+		vault_err(v, COFFRE_EREJECT, "empty document");
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
 	}
 	if ((uint64_t)n > max_doc(v)) {
-		rc = vault_err(v, COFFRE_EREJECT,
+		vault_err(v, COFFRE_EREJECT,
 		    "document larger than the limit of %llu bytes "
 		    "(max_document_bytes in coffre.conf)",
 		    (unsigned long long)max_doc(v));
-		goto out;
+		r->too_large = 1;
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
 	}
 	if (v->policy == NULL &&
 	    policy_open(&v->policy, v->err, sizeof(v->err)) != 0) {
-		rc = COFFRE_EFAIL;
-		goto out;
+		item_fail(v, it, COFFRE_EFAIL);
+		return;
 	}
-	if (policy_detect(v->policy, s.head, s.headlen, d->type,
-		sizeof(d->type)) != 0 ||
-	    !policy_allowed(&v->conf, d->type)) {
-		rc = vault_err(v, COFFRE_EREJECT,
+	if (policy_detect(v->policy, it->head, it->headlen, it->d.type,
+		sizeof(it->d.type)) != 0 ||
+	    !policy_allowed(&v->conf, it->d.type)) {
+		vault_err(v, COFFRE_EREJECT,
 		    "type %s is not allowed (allowed: PDF, JPEG, PNG, WebP, "
 		    "HEIC/HEIF, TIFF, or allow_type in coffre.conf)",
-		    d->type);
-		goto out;
+		    it->d.type);
+		r->bad_type = 1;
+		item_fail(v, it, COFFRE_EREJECT);
 	}
-	if ((rc = vault_lock(v, LOCK_EX)) != 0)
-		goto out;
-	locked = 1;
-	if ((rc = tree_begin(v->tree, 1, &tx)) != 0) {
-		rc = vault_tree_code(v, rc);
-		goto out;
-	}
-	if (archive) {
+}
+
+/* The owner node of ${r} (user, or contract for an archive). */
+static int
+seal_owner(coffre_vault *v, struct tree_txn *tx,
+    const struct coffre_seal_req *r, uint64_t *owner)
+{
+	struct tree_contract ct;
+	int rc;
+
+	if (r->archive) {
 		/* Archives belong to the contract, not the user: no fence. */
-		rc = tree_contract_ensure(tx, user, strlen(user), group,
-		    strlen(group), &ct);
-		if (rc == TREE_EFENCED) {
-			rc = vault_err(v, COFFRE_EGONE,
+		memset(&ct, 0, sizeof(ct));
+		rc = tree_contract_ensure(tx, r->user, strlen(r->user),
+		    r->group, strlen(r->group), &ct);
+		if (rc == TREE_EFENCED)
+			return vault_err(v, COFFRE_EGONE,
 			    "contract %s of user %s was swept (its retention "
 			    "ended): it takes no more archives",
-			    group, user);
-			goto out;
-		}
-		if (rc == 0 && vault_contract_expired(&ct)) {
-			rc = vault_err(v, COFFRE_EGONE,
+			    r->group, r->user);
+		if (rc == 0 && vault_contract_expired(&ct))
+			return vault_err(v, COFFRE_EGONE,
 			    "the retention of contract %s of user %s has "
 			    "ended: nothing more can be archived under it",
-			    group, user);
-			goto out;
-		}
-		uk = ct.node;
+			    r->group, r->user);
+		*owner = ct.node;
 	} else {
-		rc = tree_user_ensure(tx, user, strlen(user), &uk);
+		rc = tree_user_ensure(tx, r->user, strlen(r->user), owner);
+		if (rc == TREE_EFENCED)
+			return vault_err(v, COFFRE_EGONE,
+			    "user %s was shredded; a returning person gets a "
+			    "new user id",
+			    r->user);
 	}
-	if (rc == TREE_EFENCED) {
-		rc = vault_err(v, COFFRE_EGONE,
-		    "user %s was shredded; a returning person gets a new user "
-		    "id",
-		    user);
-		goto out;
+	return rc != 0 ? vault_tree_code(v, rc) : 0;
+}
+
+/*
+ * Seal item ${it} inside the batch's transactions.  0; a code of the item
+ * alone (*batch 0: it is refused, the others go on); or a code of the whole
+ * batch (*batch 1: storage failed).
+ */
+static int
+seal_one(coffre_vault *v, struct sealing *s, struct seal_item *it,
+    struct tree_txn *tx, struct index_txn *ix, int *batch)
+{
+	struct coffre_seal_req *r = it->r;
+	struct idoc *d = &it->d;
+	struct segwriter *w = NULL;
+	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40];
+	uint64_t owner, seq;
+	int rc;
+
+	*batch = 0;
+	s->head = it->head;
+	s->headlen = it->headlen;
+	s->headpos = 0;
+	if ((rc = seal_owner(v, tx, r, &owner)) != 0) {
+		*batch = rc == COFFRE_EFAIL;
+		return rc;
 	}
-	if (rc != 0 ||
-	    (rc = tree_leaf_new(tx, uk,
-		 archive ? TREE_KIND_ARCHIVE : TREE_KIND_DOC, v->dk,
-		 &d->keyid)) != 0) {
-		rc = vault_tree_code(v, rc);
-		goto out;
-	}
-	if (index_begin(v->index, 1, v->mackey, &ix) != 0 ||
-	    index_next_seq(ix, &seq) != 0) {
-		rc = vault_index_code(v);
-		goto out;
-	}
+	*batch = 1;
+	if ((rc = tree_leaf_new(tx, owner,
+		 r->archive ? TREE_KIND_ARCHIVE : TREE_KIND_DOC, v->dk,
+		 &d->keyid)) != 0)
+		return vault_tree_code(v, rc);
+	if (index_next_seq(ix, &seq) != 0)
+		return vault_index_code(v);
 	bytes_store64be(d->id, seq);
 	randombytes_buf(d->id + 8, 8);
 	doc_ad(ad, d->id, d->keyid);
 	subkey(v, 1);
-	crypto_secretstream_xchacha20poly1305_init_push(s.st, sshdr, v->sub);
+	crypto_secretstream_xchacha20poly1305_init_push(s->st, sshdr, v->sub);
 	sodium_memzero(v->sub, 32);
 	if (segment_append_begin(v->segs, committed_end, ix, d->id, d->keyid,
-		sshdr, &w, v->err, sizeof(v->err)) != 0) {
-		rc = COFFRE_EFAIL;
-		goto out;
+		sshdr, &w, v->err, sizeof(v->err)) != 0)
+		return COFFRE_EFAIL;
+	if ((rc = seal_body(v, s, w, r, ad, &d->size, batch)) != 0) {
+		segment_append_abort(w);
+		return rc;
 	}
-	if ((rc = seal_body(v, &s, w, rd, rdctx, ad, &d->size)) != 0)
-		goto out;
-	rc = segment_append_finish(w, d->size, &d->loc, v->err, sizeof(v->err));
-	w = NULL;
-	if (rc != 0) {
-		rc = COFFRE_EFAIL;
-		goto out;
-	}
+	*batch = 1;
+	if (segment_append_finish(w, d->size, &d->loc, 0, v->err,
+		sizeof(v->err)) != 0)
+		return COFFRE_EFAIL;
 	d->status = COFFRE_PENDING;
 	d->created = (int64_t)time(NULL);
-	snprintf(d->user, sizeof(d->user), "%s", user);
-	snprintf(d->community, sizeof(d->community), "%s", community);
-	snprintf(d->kind, sizeof(d->kind), "%s", kind != NULL ? kind : "");
-	d->snamelen =
-	    seal_text(v, d->id, "name", name != NULL ? name : "", d->sname);
-	rc = tree_commit(tx);
-	tx = NULL;
-	if (rc != 0) {
-		rc = vault_tree_code(v, rc);
-		goto out;
+	snprintf(d->user, sizeof(d->user), "%s", r->user);
+	snprintf(d->community, sizeof(d->community), "%s", r->group);
+	snprintf(d->kind, sizeof(d->kind), "%s", r->kind != NULL ? r->kind : "");
+	d->snamelen = seal_text(v, d->id, "name",
+	    r->name != NULL ? r->name : "", d->sname);
+	sodium_memzero(v->dk, 32);
+	*batch = 0;
+	return 0;
+}
+
+/* Commit the sealed items: segments, key tree, then the index. */
+static int
+seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
+    struct tree_txn *tx, struct index_txn *ix)
+{
+	char actor[sizeof(v->actor)];
+	struct audit_ev ev;
+	int rc;
+
+	if (segment_sync(v->segs, v->err, sizeof(v->err)) != 0) {
+		tree_abort(tx);
+		index_abort(ix);
+		return COFFRE_EFAIL;
+	}
+	if ((rc = tree_commit(tx)) != 0) {
+		index_abort(ix);
+		return vault_tree_code(v, rc);
+	}
+	memcpy(actor, v->actor, sizeof(actor));
+	for (size_t i = 0; i < n; i++) {
+		struct coffre_seal_req *r = items[i].r;
+		struct idoc *d = &items[i].d;
+		if (!items[i].live)
+			continue;
+		if ((r->archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) !=
+		    0) {
+			index_abort(ix);
+			return vault_index_code(v);
+		}
+		util_docid_encode(d->id, r->id);
+		memcpy(r->type, d->type, sizeof(r->type));
+		r->size = d->size;
+		audit_ev_init(&ev);
+		audit_ev_str(&ev, r->archive ? "archive" : "doc", r->id);
+		audit_ev_str(&ev, "user", r->user);
+		audit_ev_str(&ev, r->archive ? "contract" : "community",
+		    r->group);
+		if (r->kind != NULL)
+			audit_ev_str(&ev, "kind", r->kind);
+		audit_ev_str(&ev, "type", d->type);
+		audit_ev_num(&ev, "size", d->size);
+		if (r->actor != NULL)
+			coffre_set_actor(v, r->actor);
+		rc = audit_append(v, ix, r->archive ? "archive" : "seal", "done",
+		    &ev);
+		memcpy(v->actor, actor, sizeof(actor));
+		if (rc != 0) {
+			index_abort(ix);
+			return rc;
+		}
 	}
 	/* The index remembers how far the key tree got (see coffre_open). */
-	if ((archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) != 0 ||
-	    index_meta_put_u64(ix, "tree_txnid", tree_last_txnid(v->tree)) !=
-		0) {
-		rc = vault_index_code(v);
-		goto out;
+	if (index_meta_put_u64(ix, "tree_txnid", tree_last_txnid(v->tree)) !=
+	    0) {
+		index_abort(ix);
+		return vault_index_code(v);
 	}
-	util_docid_encode(d->id, id);
-	audit_ev_init(&ev);
-	audit_ev_str(&ev, archive ? "archive" : "doc", id);
-	audit_ev_str(&ev, "user", user);
-	audit_ev_str(&ev, archive ? "contract" : "community", group);
-	if (kind != NULL)
-		audit_ev_str(&ev, "kind", kind);
-	audit_ev_str(&ev, "type", d->type);
-	audit_ev_num(&ev, "size", d->size);
-	if ((rc = audit_append(v, ix, archive ? "archive" : "seal", "done",
-		 &ev)) != 0)
-		goto out;
-	rc = index_commit(ix);
-	ix = NULL;
-	if (rc != 0) {
-		rc = vault_index_code(v);
-		goto out;
+	if (index_commit(ix) != 0)
+		return vault_index_code(v);
+	return 0;
+}
+
+/*
+ * One pass over the live items in one pair of transactions.  Returns 0
+ * when they were committed; 1 when one item was refused and the pass must
+ * run again without it; or a code that fails every live item.
+ */
+static int
+seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items,
+    size_t n)
+{
+	struct tree_txn *tx = NULL;
+	struct index_txn *ix = NULL;
+	int rc, batch;
+
+	if ((rc = tree_begin(v->tree, 1, &tx)) != 0)
+		return vault_tree_code(v, rc);
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
+		tree_abort(tx);
+		return vault_index_code(v);
 	}
-	snprintf(type, COFFRE_TYPE_MAX + 1, "%s", d->type);
-	*size = d->size;
-	rc = 0;
-out:
-	segment_append_abort(w);
-	index_abort(ix);
-	tree_abort(tx);
-	if (rc >= COFFRE_ENOTFOUND && coffre_valid_id(user) &&
-	    coffre_valid_id(group)) {
-		/* Refusals are logged too (never the detail: no names). */
+	for (size_t i = 0; i < n; i++) {
+		struct coffre_seal_req *r = items[i].r;
+		if (!items[i].live)
+			continue;
+		if (r->seek != NULL && r->seek(r->rdctx, items[i].headlen) != 0) {
+			vault_err(v, COFFRE_EFAIL,
+			    "reading the input again: %s", strerror(errno));
+			item_fail(v, &items[i], COFFRE_EFAIL);
+			continue;
+		}
+		if ((rc = seal_one(v, s, &items[i], tx, ix, &batch)) == 0)
+			continue;
+		sodium_memzero(v->dk, 32);
+		tree_abort(tx);
+		index_abort(ix);
+		if (batch)
+			return rc;
+		item_fail(v, &items[i], rc);
+		/* The items before it were read: they must be read again. */
+		for (size_t j = 0; j < i; j++)
+			if (items[j].live && items[j].r->seek == NULL) {
+				vault_err(v, COFFRE_EFAIL,
+				    "a request sealed with it was refused, "
+				    "and this one cannot be read again: send "
+				    "it again");
+				item_fail(v, &items[j], COFFRE_EFAIL);
+			}
+		return 1;
+	}
+	return seal_commit(v, items, n, tx, ix);
+}
+
+/* Log each refused request (the detail never: no names). */
+static void
+seal_refusals(coffre_vault *v, struct seal_item *items, size_t n)
+{
+	char actor[sizeof(v->actor)];
+	struct audit_ev ev;
+
+	memcpy(actor, v->actor, sizeof(actor));
+	for (size_t i = 0; i < n; i++) {
+		struct coffre_seal_req *r = items[i].r;
+		if (r->rc < COFFRE_ENOTFOUND || !coffre_valid_id(r->user) ||
+		    !coffre_valid_id(r->group))
+			continue;
 		audit_ev_init(&ev);
-		audit_ev_str(&ev, "user", user);
-		audit_ev_str(&ev, archive ? "contract" : "community", group);
-		if (rc == COFFRE_EREJECT && d != NULL && d->type[0] != '\0')
-			audit_ev_str(&ev, "type", d->type);
-		audit_refused(v, archive ? "archive" : "seal", rc, &ev);
+		audit_ev_str(&ev, "user", r->user);
+		audit_ev_str(&ev, r->archive ? "contract" : "community",
+		    r->group);
+		if (r->rc == COFFRE_EREJECT && items[i].d.type[0] != '\0')
+			audit_ev_str(&ev, "type", items[i].d.type);
+		if (r->actor != NULL)
+			coffre_set_actor(v, r->actor);
+		snprintf(v->err, sizeof(v->err), "%s", r->err);
+		audit_refused(v, r->archive ? "archive" : "seal", r->rc, &ev);
+		memcpy(v->actor, actor, sizeof(actor));
 	}
-	if (locked)
+}
+
+int
+coffre_seal_batch(coffre_vault *v, struct coffre_seal_req *reqs, size_t n)
+{
+	struct seal_item *items;
+	struct sealing s;
+	size_t live = 0;
+	int rc = 0, locked = 0;
+
+	if (n == 0)
+		return 0;
+	if ((items = calloc(n, sizeof(*items))) == NULL)
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < n; i++) {
+		items[i].r = &reqs[i];
+		reqs[i].rc = 0;
+		reqs[i].err[0] = '\0';
+		reqs[i].too_large = reqs[i].bad_type = 0;
+		seal_precheck(v, &items[i]);
+		live += items[i].live;
+	}
+	/* Plaintext and stream state in one locked region. */
+	if (live > 0) {
+		if ((s.pt = sodium_malloc(2 * CHUNK_BYTES + sizeof(*s.st))) !=
+		    NULL)
+			s.st = (void *)(s.pt + 2 * CHUNK_BYTES);
+		s.ct = malloc(CT_BYTES);
+		if (s.pt == NULL || s.ct == NULL) {
+			rc = vault_err(v, COFFRE_EFAIL, "out of memory");
+			goto fail_live;
+		}
+	}
+	if ((rc = vault_lock(v, LOCK_EX)) != 0)
+		goto fail_live;
+	locked = 1;
+	while (live > 0 && (rc = seal_pass(v, &s, items, n)) == 1) {
+		live = 0;
+		for (size_t i = 0; i < n; i++)
+			live += items[i].live;
+	}
+fail_live:
+	for (size_t i = 0; i < n; i++)
+		if (items[i].live && rc != 0)
+			item_fail(v, &items[i], rc);
+	if (!locked)
+		locked = vault_lock(v, LOCK_EX) == 0;
+	if (locked) {
+		seal_refusals(v, items, n);
 		vault_unlock(v);
+	}
 	sodium_memzero(v->dk, 32);
-	sealing_free(&s);
-	free(d);
+	rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		sodium_free(items[i].head);
+		sodium_memzero(&items[i].d, sizeof(items[i].d));
+		if (rc == 0)
+			rc = reqs[i].rc;
+	}
+	sodium_free(s.pt);
+	free(s.ct);
+	free(items);
 	return rc;
 }
 
@@ -990,95 +1203,205 @@ vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 	return 0;
 }
 
-int
-vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
-    coffre_write_fn wr, void *wrctx)
-{
-	struct segreader *r = NULL;
-	crypto_secretstream_xchacha20poly1305_state *st = NULL;
-	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40], *ct = NULL, *pt = NULL;
-	uint8_t tag = 0;
-	uint64_t size, total = 0;
-	unsigned long long plen;
-	size_t clen;
-	int rc, got;
+/* A stream of plaintext out of one record (coffre.h). */
+struct coffre_reader {
+	struct segreader *seg;
+	crypto_secretstream_xchacha20poly1305_state *st;
+	uint8_t *pt; /* CHUNK_BYTES of plaintext, [ptpos, ptlen) not given yet */
+	size_t ptpos, ptlen;
+	uint8_t *ct;
+	uint8_t ad[40];
+	uint8_t tag;
+	uint64_t size, total;
+	int failed, ended;
+	char ids[COFFRE_DOCID_LEN + 1];
+	char err[256];
+};
 
-	st = sodium_malloc(sizeof(*st));
-	pt = sodium_malloc(CHUNK_BYTES);
-	ct = malloc(CT_BYTES);
-	if (st == NULL || pt == NULL || ct == NULL) {
+static long
+reader_fail(coffre_reader *r, const char *what, const char *ids)
+{
+	snprintf(r->err, sizeof(r->err), "document %s: %s", ids, what);
+	r->failed = 1;
+	return -1;
+}
+
+void
+coffre_reader_close(coffre_reader *r)
+{
+	if (r == NULL)
+		return;
+	segment_read_close(r->seg);
+	sodium_free(r->st);
+	sodium_free(r->pt);
+	free(r->ct);
+	sodium_memzero(r, sizeof(*r));
+	free(r);
+}
+
+/*
+ * A reader of record ${d} (its key in v->dk, wiped here).  0, or a code
+ * with the handle's message set.
+ */
+static int
+reader_new(coffre_vault *v, const struct idoc *d, const char *ids,
+    coffre_reader **out)
+{
+	coffre_reader *r = calloc(1, sizeof(*r));
+	uint8_t sshdr[SEGMENT_SSHDR_BYTES];
+	uint64_t size;
+	int rc;
+
+	*out = NULL;
+	if (r == NULL || (r->st = sodium_malloc(sizeof(*r->st))) == NULL ||
+	    (r->pt = sodium_malloc(CHUNK_BYTES)) == NULL ||
+	    (r->ct = malloc(CT_BYTES)) == NULL) {
 		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
-		goto out;
+		goto fail;
 	}
+	snprintf(r->ids, sizeof(r->ids), "%s", ids);
 	if (segment_read_open(v->segs, &d->loc, d->id, d->keyid, sshdr, &size,
-		&r, v->err, sizeof(v->err)) != 0) {
+		&r->seg, v->err, sizeof(v->err)) != 0) {
 		rc = COFFRE_EFAIL;
-		goto out;
+		goto fail;
 	}
 	if (size != d->size) {
 		rc = vault_err(v, COFFRE_EFAIL,
 		    "document %s: segment and index disagree on its size "
 		    "(corrupt)",
 		    ids);
-		goto out;
+		goto fail;
 	}
-	doc_ad(ad, d->id, d->keyid);
+	r->size = size;
+	doc_ad(r->ad, d->id, d->keyid);
 	subkey(v, 1);
 	sodium_memzero(v->dk, 32);
-	rc = crypto_secretstream_xchacha20poly1305_init_pull(st, sshdr, v->sub);
+	rc = crypto_secretstream_xchacha20poly1305_init_pull(r->st, sshdr,
+	    v->sub);
 	sodium_memzero(v->sub, 32);
 	if (rc != 0) {
 		rc = vault_err(v, COFFRE_EFAIL, "document %s: corrupt header",
 		    ids);
-		goto out;
+		goto fail;
 	}
-	while ((got = segment_read_chunk(r, ct, CT_BYTES, &clen)) == 1) {
-		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
-		    crypto_secretstream_xchacha20poly1305_pull(st, pt, &plen,
-			&tag, ct, clen, ad, 40) != 0) {
-			rc = vault_err(v, COFFRE_EFAIL,
-			    "document %s: corrupt segment data (a chunk does "
-			    "not authenticate)",
-			    ids);
-			goto out;
+	*out = r;
+	return 0;
+fail:
+	sodium_memzero(v->dk, 32);
+	coffre_reader_close(r);
+	return rc;
+}
+
+long
+coffre_reader_read(coffre_reader *r, uint8_t *buf, size_t len)
+{
+	unsigned long long plen;
+	size_t clen, n;
+	int got;
+
+	if (r->failed)
+		return -1;
+	while (r->ptpos == r->ptlen) {
+		if (r->tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+			if (!r->ended &&
+			    segment_read_chunk(r->seg, r->ct, CT_BYTES, &clen) !=
+				0)
+				return reader_fail(r,
+				    "corrupt segment data (a chunk after the "
+				    "final one)",
+				    r->ids);
+			r->ended = 1;
+			if (r->total != r->size)
+				return reader_fail(r,
+				    "shorter than recorded (corrupt)",
+				    r->ids);
+			return 0;
 		}
-		total += plen;
-		if (total > size) {
-			rc = vault_err(v, COFFRE_EFAIL,
-			    "document %s: longer than recorded (corrupt)", ids);
-			goto out;
-		}
-		if (wr(wrctx, pt, (size_t)plen) != 0) {
+		got = segment_read_chunk(r->seg, r->ct, CT_BYTES, &clen);
+		if (got == 0)
+			return reader_fail(r,
+			    "truncated (no final tag at its end)",
+			    r->ids);
+		if (got != 1)
+			return reader_fail(r,
+			    "corrupt segment data (bad chunk framing)",
+			    r->ids);
+		if (crypto_secretstream_xchacha20poly1305_pull(r->st, r->pt,
+			&plen, &r->tag, r->ct, clen, r->ad, 40) != 0)
+			return reader_fail(r,
+			    "corrupt segment data (a chunk does not authenticate)",
+			    r->ids);
+		r->total += plen;
+		if (r->total > r->size)
+			return reader_fail(r,
+			    "longer than recorded (corrupt)",
+			    r->ids);
+		r->ptpos = 0;
+		r->ptlen = (size_t)plen;
+	}
+	n = r->ptlen - r->ptpos;
+	if (n > len)
+		n = len;
+	memcpy(buf, r->pt + r->ptpos, n);
+	r->ptpos += n;
+	if (r->ptpos == r->ptlen)
+		sodium_memzero(r->pt, r->ptlen);
+	return (long)n;
+}
+
+const char *
+coffre_reader_errmsg(const coffre_reader *r)
+{
+	return r->err;
+}
+
+uint64_t
+coffre_reader_size(const coffre_reader *r)
+{
+	return r->size;
+}
+
+/* Copy reader ${r} to ${wr}, then close it.  0 or a code. */
+int
+vault_pump(coffre_vault *v, coffre_reader *r, coffre_write_fn wr,
+    void *wrctx)
+{
+	uint8_t *buf = sodium_malloc(CHUNK_BYTES);
+	long n;
+	int rc = 0;
+
+	if (buf == NULL) {
+		coffre_reader_close(r);
+		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	}
+	while ((n = coffre_reader_read(r, buf, CHUNK_BYTES)) > 0)
+		if (wr(wrctx, buf, (size_t)n) != 0) {
 			rc = vault_err(v, COFFRE_EFAIL,
 			    "writing the output: %s", strerror(errno));
-			goto out;
+			break;
 		}
-	}
-	if (got != 0) {
-		rc = vault_err(v, COFFRE_EFAIL,
-		    "document %s: corrupt segment data (bad chunk framing)",
-		    ids);
-		goto out;
-	}
-	if (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL ||
-	    total != size) {
-		rc = vault_err(v, COFFRE_EFAIL,
-		    "document %s: truncated (no final tag at its end)", ids);
-		goto out;
-	}
-	rc = 0;
-out:
-	sodium_memzero(v->dk, 32);
-	segment_read_close(r);
-	sodium_free(st);
-	sodium_free(pt);
-	free(ct);
+	if (n < 0)
+		rc = vault_err(v, COFFRE_EFAIL, "%s", coffre_reader_errmsg(r));
+	sodium_free(buf);
+	coffre_reader_close(r);
 	return rc;
 }
 
 int
+vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
+    coffre_write_fn wr, void *wrctx)
+{
+	coffre_reader *r;
+	int rc;
+
+	if ((rc = reader_new(v, d, ids, &r)) != 0)
+		return rc;
+	return vault_pump(v, r, wr, wrctx);
+}
+
+int
 vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
-    struct audit_ev *ev, const struct idoc *d, coffre_write_fn wr, void *wrctx)
+    struct audit_ev *ev, const struct idoc *d, coffre_reader **out)
 {
 	/* A read of plaintext is logged, durably, before any byte goes. */
 	if (rc == 0)
@@ -1087,18 +1410,19 @@ vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
 		audit_refused(v, op, rc, ev);
 	vault_unlock(v);
 	if (rc == 0)
-		rc = vault_stream_body(v, d, ids, wr, wrctx);
+		rc = reader_new(v, d, ids, out);
 	return rc;
 }
 
 int
-coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
-    void *wrctx)
+coffre_doc_reader(coffre_vault *v, const char *ids, coffre_reader **out,
+    struct coffre_doc *meta)
 {
 	struct idoc *d = calloc(1, sizeof(*d));
 	struct audit_ev ev;
 	int rc;
 
+	*out = NULL;
 	if (d == NULL)
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	if ((rc = vault_lock(v, LOCK_SH)) != 0)
@@ -1109,11 +1433,34 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 		audit_ev_str(&ev, "doc", ids);
 	if (rc == 0 || rc == COFFRE_EGONE)
 		audit_ev_str(&ev, "user", d->user);
-	rc = vault_read(v, "open", ids, rc, &ev, d, wr, wrctx);
+	if (rc == 0 && meta != NULL) {
+		memset(meta, 0, sizeof(*meta));
+		snprintf(meta->id, sizeof(meta->id), "%s", ids);
+		memcpy(meta->user, d->user, sizeof(meta->user));
+		memcpy(meta->community, d->community,
+		    sizeof(meta->community));
+		memcpy(meta->type, d->type, sizeof(meta->type));
+		meta->size = d->size;
+		meta->status = d->status;
+		meta->created = d->created;
+	}
+	rc = vault_read(v, "open", ids, rc, &ev, d, out);
 out:
 	sodium_memzero(v->dk, 32);
 	free(d);
 	return rc;
+}
+
+int
+coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
+    void *wrctx)
+{
+	coffre_reader *r;
+	int rc;
+
+	if ((rc = coffre_doc_reader(v, ids, &r, NULL)) != 0)
+		return rc;
+	return vault_pump(v, r, wr, wrctx);
 }
 
 static int

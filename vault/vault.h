@@ -93,11 +93,15 @@ int vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
  * vault_read(v, op, ids, rc, ev, d, wr, wrctx): the end of a read of
  * plaintext, called under the shared vault lock with ${rc} the result of
  * loading the record (and key) into ${d}: log it (done, durably, before
- * any byte goes; or the refusal), release the lock, then stream the body.
- * Returns the read's code.
+ * any byte goes; or the refusal), release the lock, then give a reader of
+ * the body in *${out}.  Returns the read's code.
  */
 int vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
-    struct audit_ev *ev, const struct idoc *d, coffre_write_fn wr, void *wrctx);
+    struct audit_ev *ev, const struct idoc *d, coffre_reader **out);
+
+/* vault_pump(v, r, wr, wrctx): copy reader ${r} to ${wr}, close it. */
+int vault_pump(coffre_vault *v, coffre_reader *r, coffre_write_fn wr,
+    void *wrctx);
 
 /*
  * vault_stream_body(v, d, ids, wr, wrctx): authenticate and decrypt the body
