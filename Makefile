@@ -21,10 +21,8 @@
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
-# Libraries, all through pkg-config.  Extend with PKGS += jansson libcurl
-# libmicrohttpd when the code starts using them (scripts/deps.sh already
-# installs their -dev packages).
-PKGS = libsodium lmdb libmagic libarchive jansson
+# Libraries, all through pkg-config.
+PKGS = libsodium lmdb libmagic libarchive jansson libmicrohttpd libcurl
 TEST_PKGS = cmocka
 
 PREFIX ?= /usr/local

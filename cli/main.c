@@ -17,6 +17,7 @@
 
 #include "cli/awrite.h"
 #include "cli/ops.h"
+#include "cli/serve.h"
 #include "coffre.h"
 #include "vault/util.h"
 
@@ -92,8 +93,12 @@ static const char usage_text[] =
     "  audit scan                         forensic scan of the vault "
     "directory\n"
     "  audit rotate-key                   a new audit signing key\n"
+    "  serve --socket PATH [--socket-group G] [--allow ROLE=uid:N|gid:N]...\n"
+    "                                     the daemon (HTTP over a unix "
+    "socket)\n"
     "\n"
-    "The vault is --dir DIR, else $COFFRE_DIR, else ./coffre-data.\n"
+    "The vault is --dir DIR, else $COFFRE_DIR, else ./coffre-data; with\n"
+    "--socket PATH (or $COFFRE_SOCKET) a command goes through the daemon.\n"
     "'coffre COMMAND --help' for one command; 'man coffre' for all.\n";
 
 struct cmdhelp {
@@ -200,9 +205,23 @@ static const struct cmdhelp helps[] = {
 	"exists; exit 1 names the file\nand offset of a failure.\n"
 	"rotate-key: a new audit signing key; the old one signs the "
 	"hand-over.\n"},
+    {"serve",
+	"usage: coffre serve --socket PATH [--socket-group G] "
+	"[--allow ROLE=uid:N|gid:N]...\n"
+	"                    [--timeout SECONDS] [--max-connections N]\n"
+	"                    [--max-connections-per-uid N]\n"
+	"Serve the vault DIR over HTTP/1.1 on the unix socket PATH (mode "
+	"0660,\ngroup G; its folder is created 0750 when missing), or on "
+	"the socket\nsystemd passes (LISTEN_FDS). ROLE is backend, "
+	"reviewer, auditor or admin;\na reviewer grant may end in "
+	"@COMMUNITY,... to limit it. Grants also come\nfrom 'allow = "
+	"ROLE=uid:N' lines in DIR/coffre.conf; SIGHUP reloads them.\n"
+	"SIGTERM stops it once the requests in flight are done. "
+	"Defaults: a request\nmay take 60 s, 256 connections, 64 per "
+	"uid. See docs/API.md.\n"},
 };
 
-static const char *const later_cmds[] = {"import", "export", "serve"};
+static const char *const later_cmds[] = {"import", "export"};
 
 static int
 cmd_help(const char *cmd)
@@ -401,10 +420,10 @@ backend_open(void)
 			sock = NULL;
 	}
 	if (sock != NULL) {
-		say("%s: this version has no daemon client yet; use --dir DIR "
-		    "on the vault itself",
-		    sock);
-		return COFFRE_ENODAEMON;
+		rc = ops_client_open(sock, &ops, &be, err, sizeof(err));
+		if (rc != 0)
+			say("%s", err);
+		return rc;
 	}
 	if ((rc = read_passphrase(&pass, &passlen)) != 0)
 		return rc;
@@ -1344,7 +1363,9 @@ do_audit_rotate(int argc, char **argv)
 	if ((rc = parse("audit rotate-key", argc, argv, opts, pos, 0, &npos)) !=
 	    0)
 		return rc;
-	if (g.socket != NULL) {
+	if (g.socket != NULL ||
+	    (g.dir == NULL && getenv("COFFRE_SOCKET") != NULL &&
+		*getenv("COFFRE_SOCKET") != '\0')) {
 		say("audit rotate-key: works on the vault directory (--dir)");
 		return COFFRE_EUSAGE;
 	}
@@ -1395,6 +1416,84 @@ do_audit(int argc, char **argv)
 	    "rotate-key)",
 	    sub);
 	return COFFRE_EUSAGE;
+}
+
+static int
+number_opt(const char *name, const char *s, unsigned *res)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '1' || *s > '9' || *end != '\0' || errno != 0 || v > 100000) {
+		say("serve: %s takes a whole number from 1 to 100000", name);
+		return COFFRE_EUSAGE;
+	}
+	*res = (unsigned)v;
+	return 0;
+}
+
+static int
+do_serve(int argc, char **argv)
+{
+	const char *allow[64];
+	const char *timeout = NULL, *maxc = NULL, *peruid = NULL;
+	struct serve_opts o;
+	char *pass = NULL;
+	size_t passlen = 0;
+	int rc, nallow = 0;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strcmp(a, "--allow") == 0) {
+			if (nallow == 64) {
+				say("serve: at most 64 --allow");
+				return COFFRE_EUSAGE;
+			}
+			slot = &allow[nallow++];
+		} else if (strcmp(a, "--socket-group") == 0) {
+			slot = &o.group;
+		} else if (strcmp(a, "--timeout") == 0) {
+			slot = &timeout;
+		} else if (strcmp(a, "--max-connections") == 0) {
+			slot = &maxc;
+		} else if (strcmp(a, "--max-connections-per-uid") == 0) {
+			slot = &peruid;
+		} else {
+			say("serve: unexpected '%s' (see coffre serve --help)",
+			    a);
+			return COFFRE_EUSAGE;
+		}
+		if (i + 1 >= argc) {
+			say("serve: %s needs a value", a);
+			return COFFRE_EUSAGE;
+		}
+		*slot = argv[++i];
+	}
+	if ((rc = number_opt("--timeout", timeout, &o.timeout)) != 0 ||
+	    (rc = number_opt("--max-connections", maxc, &o.max_connections)) !=
+		0 ||
+	    (rc = number_opt("--max-connections-per-uid", peruid,
+		 &o.max_per_uid)) != 0)
+		return rc;
+	/* --socket is where to listen, not a daemon to talk to. */
+	o.socket = g.socket;
+	o.dir = vault_dir();
+	o.allow = allow;
+	o.nallow = nallow;
+	if ((rc = read_passphrase(&pass, &passlen)) != 0)
+		return rc;
+	o.pass = pass;
+	o.passlen = passlen;
+	rc = serve_run(&o);
+	if (pass != NULL)
+		sodium_free(pass);
+	return rc;
 }
 
 /*
@@ -1454,7 +1553,8 @@ globals(int argc, char **argv, char **rest, int *nrest)
 		value_next = *nrest > 1 && a[0] == '-' && a[1] != '\0' &&
 		    strcmp(a, "--repair") != 0 && strcmp(a, "--version") != 0;
 	}
-	if (g.dir != NULL && g.socket != NULL) {
+	if (g.dir != NULL && g.socket != NULL &&
+	    !(*nrest > 0 && strcmp(rest[0], "serve") == 0)) {
 		say("give --dir or --socket, not both");
 		return COFFRE_EUSAGE;
 	}
@@ -1504,6 +1604,8 @@ main(int argc, char **argv)
 
 	out = stdout;
 	fault_handlers();
+	/* A reader that goes away is a write error (exit 1), not a death. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		say("cannot initialise libsodium");
 		return COFFRE_EFAIL;
@@ -1567,6 +1669,8 @@ main(int argc, char **argv)
 		rc = do_check(nrest - 1, rest + 1);
 	else if (strcmp(cmd, "audit") == 0)
 		rc = do_audit(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "serve") == 0)
+		rc = do_serve(nrest - 1, rest + 1);
 	else {
 		say("unknown command '%s' (see coffre --help)", cmd);
 		rc = COFFRE_EUSAGE;

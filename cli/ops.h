@@ -60,4 +60,12 @@ struct ops {
 int ops_local_open(const char *dir, const char *pass, size_t passlen,
     const struct ops **ops, void **be, char *err, size_t errlen);
 
+/*
+ * ops_client_open(socket, ops, be, err, errlen): the daemon's client on
+ * the unix socket ${socket}.  Returns 0 or a COFFRE_E* code with a message
+ * in ${err} (COFFRE_ENODAEMON when no daemon answers there).
+ */
+int ops_client_open(const char *socket, const struct ops **ops, void **be,
+    char *err, size_t errlen);
+
 #endif /* !COFFRE_CLI_OPS_H */

@@ -15,8 +15,9 @@ PACKAGES=(
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev
 	# tests: cmocka, libFuzzer's runtime, LMDB's tools, the e2e helpers
 	libcmocka-dev libclang-rt-dev lmdb-utils python3 curl
-	# benchmarks (bench/run.sh compares with age)
-	age time file eatmydata
+	# benchmarks (bench/run.sh compares with age, bench/serve.sh with
+	# restic)
+	age time file eatmydata restic
 )
 
 if [ "${1:-}" = "--list" ]; then

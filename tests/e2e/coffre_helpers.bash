@@ -135,3 +135,117 @@ run_at() {
 	(cd "$d" && "$@") </dev/null >"$OUT" 2>"$ERR"
 	STATUS=$?
 }
+
+# ---- the daemon (t90_serve, t91_roles) ------------------------------------
+#
+# start_bg LOG CMD...    start CMD in the background, stdin /dev/null, stdout
+#                        and stderr to LOG; sets DPID (its pid) and DRC (a
+#                        file that will hold its exit status once it ended)
+# start_daemon DIR SOCK LOG [SERVE ARGS...]
+#                        start_bg of `coffre --dir DIR serve --socket SOCK
+#                        ARGS...`, then wait_answer SOCK; returns 1 if it
+#                        does not answer
+# wait_answer SOCK [SECONDS]
+#                        wait (default 20 s) until an HTTP request on SOCK
+#                        gets any answer; 1 if none came or DPID ended
+# stop_daemon [SIGNAL]   send SIGNAL (default TERM) to DPID and wait up to
+#                        30 s for it to end; DSTATUS is its exit status
+#                        ("none" if it had to be killed)
+# daemon_ended           true once DPID has ended (DSTATUS set)
+# http METHOD PATH [CURL ARGS...]
+#                        one request on $SOCK (curl); HS is the status (000
+#                        if no answer), HRC curl's exit status, HB the file
+#                        with the body.  $HTTP_AS (words, e.g. "setpriv
+#                        --reuid=1000 ...") runs curl through that command.
+# err_shape FILE [CODE]  FILE is {"error":{"code":..,"message":..}} (and
+#                        the code is CODE)
+
+start_bg() {
+	local log=$1 pidf
+	shift
+	_D_SEQ=$((${_D_SEQ:-0} + 1))
+	DRC=$W/.bg$_D_SEQ.rc
+	pidf=$W/.bg$_D_SEQ.pid
+	rm -f "$DRC" "$pidf"
+	DSTATUS=
+	# A subshell of its own waits for it: `wait` in the script's shell can
+	# hang after a process substitution (see stop_pid in lib.sh).
+	(
+		"$@" </dev/null >"$log" 2>&1 &
+		echo $! >"$pidf.tmp"
+		mv "$pidf.tmp" "$pidf"
+		wait $!
+		echo $? >"$DRC.tmp"
+		mv "$DRC.tmp" "$DRC"
+	) &
+	while [ ! -s "$pidf" ]; do sleep 0.02; done
+	DPID=$(cat "$pidf")
+	bg_track "$DPID"
+}
+
+daemon_ended() {
+	[ -s "$DRC" ] || return 1
+	DSTATUS=$(cat "$DRC")
+	return 0
+}
+
+wait_answer() {
+	local sock=$1 tries=$((${2:-20} * 10))
+	while [ "$tries" -gt 0 ]; do
+		curl -s --max-time 5 --unix-socket "$sock" -o /dev/null \
+		    http://localhost/v1/health 2>/dev/null && return 0
+		daemon_ended && return 1
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+start_daemon() {
+	local dir=$1 sock=$2 log=$3
+	shift 3
+	start_bg "$log" "$COFFRE_BIN" --dir "$dir" serve --socket "$sock" "$@"
+	wait_answer "$sock"
+}
+
+stop_daemon() {
+	local tries=300
+	kill -"${1:-TERM}" "$DPID" 2>/dev/null
+	while ! daemon_ended; do
+		if [ "$tries" -eq 0 ]; then
+			kill -KILL "$DPID" 2>/dev/null
+			DSTATUS=none
+			return 1
+		fi
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 0
+}
+
+http() {
+	local m=$1 p=$2
+	shift 2
+	HB=$W/.http.body
+	# shellcheck disable=SC2086 # HTTP_AS is words
+	HS=$(${HTTP_AS:-} curl -s --max-time 30 --unix-socket "$SOCK" -X "$m" \
+	    -w '%{stderr}%{http_code}' "$@" "http://localhost$p" \
+	    2>&1 >"$HB")
+	HRC=$?
+	[ -n "$HS" ] || HS=000
+}
+
+err_shape() {
+	"$PY" - "$1" "${2:-}" <<'PYEOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    e = d["error"]
+    ok = (list(d) == ["error"] and sorted(e) == ["code", "message"] and
+          isinstance(e["code"], str) and isinstance(e["message"], str) and
+          e["message"] != "" and (sys.argv[2] in ("", e["code"])))
+except Exception:
+    ok = False
+sys.exit(0 if ok else 1)
+PYEOF
+}
