@@ -20,7 +20,7 @@
 
 #define SMALL_BODY (16 * 1024)  /* JSON bodies: review, contract end, hold */
 #define CHUNK_OUT (64 * 1024)   /* bytes a download hands MHD at once */
-#define SPOOL_MEM (1024 * 1024) /* bytes of an upload kept in memory */
+#define SPOOL_MEM (512 * 1024) /* bytes of an upload kept in memory */
 #define SPOOL_BLK (64 * 1024)   /* then blocks of the spill file */
 #define SKIP_MAX (64ull * 1024 * 1024) /* skipped past the limit, at most */
 #define LIST_DEFAULT 100

@@ -5,7 +5,7 @@
  * it, and hands the others to libmicrohttpd, one thread per connection, so
  * that a slow client or a sync never holds up the others.  Calls into the
  * library are serialised on one mutex; uploads are spooled first (in
- * locked memory, past 1 MiB encrypted under a one-time key in an unlinked
+ * locked memory, past 512 KiB encrypted under a one-time key in an unlinked
  * file) and sealed by one committer thread in batches that share their
  * syncs (group commit); downloads are read outside the mutex, at the
  * client's pace.  Routes are in routes.c.

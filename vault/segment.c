@@ -23,7 +23,7 @@
 
 #define SEG_FILE_HDR 32
 #define SEG_ROLL (256ULL << 20)
-#define WBUF_BYTES (1024 * 1024)
+#define WBUF_BYTES (512 * 1024)
 #define WBUF_COUNT 4
 #define WRITEBACK_EVERY (8ULL << 20)
 
