@@ -18,10 +18,10 @@
 #include "cli/serve_int.h"
 #include "vault/util.h"
 
-#define SMALL_BODY (16 * 1024)  /* JSON bodies: review, contract end, hold */
-#define CHUNK_OUT (64 * 1024)   /* bytes a download hands MHD at once */
+#define SMALL_BODY (16 * 1024) /* JSON bodies: review, contract end, hold */
+#define CHUNK_OUT (64 * 1024)  /* bytes a download hands MHD at once */
 #define SPOOL_MEM (512 * 1024) /* bytes of an upload kept in memory */
-#define SPOOL_BLK (64 * 1024)   /* then blocks of the spill file */
+#define SPOOL_BLK (64 * 1024)  /* then blocks of the spill file */
 #define SKIP_MAX (64ull * 1024 * 1024) /* skipped past the limit, at most */
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -1231,9 +1231,12 @@ first_call(struct MHD_Connection *mc, struct req *r, const char *url,
 			return answer_err(mc, r, 413, "too_large", msg);
 		}
 	}
-	if (routes[r->route].body == 0)
-		return dispatch(mc, r);
-	return MHD_YES; /* the body comes next */
+	/*
+	 * Answered on the next call, once the whole request is in (even with
+	 * no body): libmicrohttpd closes a connection whose answer came on
+	 * the headers alone, and keep-alive matters to a backend.
+	 */
+	return MHD_YES;
 }
 
 enum MHD_Result

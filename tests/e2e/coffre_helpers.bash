@@ -214,6 +214,7 @@ stop_daemon() {
 	while ! daemon_ended; do
 		if [ "$tries" -eq 0 ]; then
 			kill -KILL "$DPID" 2>/dev/null
+			# shellcheck disable=SC2034 # for the scenarios
 			DSTATUS=none
 			return 1
 		fi
@@ -223,6 +224,7 @@ stop_daemon() {
 	return 0
 }
 
+# shellcheck disable=SC2034,SC2153 # HRC for the scenarios; SOCK theirs
 http() {
 	local m=$1 p=$2
 	shift 2
