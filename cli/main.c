@@ -93,6 +93,12 @@ static const char usage_text[] =
     "  audit scan                         forensic scan of the vault "
     "directory\n"
     "  audit rotate-key                   a new audit signing key\n"
+    "  import --user U --community C BUNDLE|-\n"
+    "                                     seal each document of a zip or "
+    "tar\n"
+    "  export --user U -o FILE [--format zip|tar|tar.gz]\n"
+    "                                     a user's documents and a "
+    "manifest\n"
     "  serve --socket PATH [--socket-group G] [--allow ROLE=uid:N|gid:N]...\n"
     "                                     the daemon (HTTP over a unix "
     "socket)\n"
@@ -205,6 +211,23 @@ static const struct cmdhelp helps[] = {
 	"exists; exit 1 names the file\nand offset of a failure.\n"
 	"rotate-key: a new audit signing key; the old one signs the "
 	"hand-over.\n"},
+    {"import",
+	"usage: coffre import --user U --community C BUNDLE|-\n"
+	"Seal each regular entry of a zip or tar bundle (plain or gzip; a "
+	"file, or -\nfor standard input) as a document of U, its entry "
+	"name as its name.\nNothing is extracted to disk. One line an "
+	"entry: sealed, its name, id,\ntype and size; or rejected, its "
+	"name and why (links, devices, encrypted\nentries, names that "
+	"climb out, nested archives, sizes and ratios over\nthe limits, "
+	"types the policy refuses). Exit 0 when all were sealed, 5\nwhen "
+	"any was rejected (the others stay sealed).\n"},
+    {"export",
+	"usage: coffre export --user U -o FILE [--format zip|tar|tar.gz]\n"
+	"Write every live document of U, under its name, and manifest.json "
+	"(id,\nname, community, kind, type, size, status, reviews, "
+	"sealed-at, BLAKE2b\nhash of each) as a zip, tar or tar.gz (by "
+	"FILE's extension, or\n--format; -o - for standard output). The "
+	"export is logged as a read.\n"},
     {"serve",
 	"usage: coffre serve --socket PATH [--socket-group G] "
 	"[--allow ROLE=uid:N|gid:N]...\n"
@@ -220,8 +243,6 @@ static const struct cmdhelp helps[] = {
 	"Defaults: a request\nmay take 60 s, 256 connections, 64 per "
 	"uid. See docs/API.md.\n"},
 };
-
-static const char *const later_cmds[] = {"import", "export"};
 
 static int
 cmd_help(const char *cmd)
@@ -1418,6 +1439,173 @@ do_audit(int argc, char **argv)
 	return COFFRE_EUSAGE;
 }
 
+/* The report of an import: one line an entry (JSON at the end). */
+struct import_report {
+	int first_sealed, first_rejected;
+	FILE *sealed, *rejected; /* --json: the two arrays, built apart */
+	char *sbuf, *rbuf;
+	size_t slen, rlen;
+	int progress;
+	uint64_t n;
+};
+
+static int
+import_print(void *ctx, const struct coffre_import_entry *e)
+{
+	struct import_report *r = ctx;
+
+	r->n++;
+	if (r->progress)
+		fprintf(stderr, "\rcoffre: import: %llu entries",
+		    (unsigned long long)r->n);
+	if (!g.json) {
+		if (e->sealed)
+			fprintf(out, "sealed\t%s\t%s\t%s\t%llu\n", e->entry,
+			    e->id, e->type, (unsigned long long)e->size);
+		else
+			fprintf(out, "rejected\t%s\t%s\n", e->entry, e->reason);
+		return 0;
+	}
+	if (e->sealed) {
+		fputs(r->first_sealed ? "" : ",", r->sealed);
+		fputs("{\"entry\":", r->sealed);
+		jstr(r->sealed, e->entry);
+		fprintf(r->sealed, ",\"id\":\"%s\",\"type\":", e->id);
+		jstr(r->sealed, e->type);
+		fprintf(r->sealed, ",\"size\":%llu}",
+		    (unsigned long long)e->size);
+		r->first_sealed = 0;
+	} else {
+		fputs(r->first_rejected ? "" : ",", r->rejected);
+		fputs("{\"entry\":", r->rejected);
+		jstr(r->rejected, e->entry);
+		fputs(",\"reason\":", r->rejected);
+		jstr(r->rejected, e->reason);
+		fputs("}", r->rejected);
+		r->first_rejected = 0;
+	}
+	return 0;
+}
+
+static int
+do_import(int argc, char **argv)
+{
+	const char *user = NULL, *comm = NULL, *pos[1], *name = NULL;
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"--community", 1, &comm, NULL}, {NULL, 0, NULL, NULL}};
+	struct import_report rep;
+	struct coffre_import_result res;
+	struct input in;
+	int npos, rc;
+
+	if ((rc = parse("import", argc, argv, opts, pos, 1, &npos)) != 0)
+		return rc;
+	if (user == NULL || comm == NULL || npos != 1) {
+		say("import: needs --user U, --community C and a BUNDLE (a zip "
+		    "or tar file, or - for standard input)");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = input_open(pos[0], &in, &name)) != 0)
+		return rc;
+	memset(&rep, 0, sizeof(rep));
+	rep.first_sealed = rep.first_rejected = 1;
+	rep.progress = isatty(STDERR_FILENO);
+	if (g.json) {
+		rep.sealed = open_memstream(&rep.sbuf, &rep.slen);
+		rep.rejected = open_memstream(&rep.rbuf, &rep.rlen);
+		if (rep.sealed == NULL || rep.rejected == NULL) {
+			say("out of memory");
+			rc = COFFRE_EFAIL;
+			goto out;
+		}
+	}
+	if ((rc = backend_open()) != 0)
+		goto out;
+	rc =
+	    ops->import(be, user, comm, read_fd, &in, import_print, &rep, &res);
+	if (rep.progress && rep.n > 0)
+		fputc('\n', stderr);
+	/* The report stands whenever the bundle was read, rejections or not. */
+	if (g.json && (rc == 0 || res.sealed + res.rejected > 0)) {
+		fclose(rep.sealed);
+		fclose(rep.rejected);
+		rep.sealed = rep.rejected = NULL;
+		fprintf(out, "{\"sealed\":[%.*s],\"rejected\":[%.*s]}\n",
+		    (int)rep.slen, rep.sbuf != NULL ? rep.sbuf : "",
+		    (int)rep.rlen, rep.rbuf != NULL ? rep.rbuf : "");
+	}
+	if (rc != 0)
+		fail(rc);
+out:
+	if (rep.sealed != NULL)
+		fclose(rep.sealed);
+	if (rep.rejected != NULL)
+		fclose(rep.rejected);
+	free(rep.sbuf);
+	free(rep.rbuf);
+	if (in.fd != STDIN_FILENO)
+		close(in.fd);
+	return rc;
+}
+
+/* The export format of --format, or of FILE's name; -1 if none. */
+static int
+export_format(const char *fmt, const char *path)
+{
+	size_t n;
+
+	if (fmt != NULL) {
+		if (strcmp(fmt, "zip") == 0)
+			return COFFRE_EXPORT_ZIP;
+		if (strcmp(fmt, "tar") == 0)
+			return COFFRE_EXPORT_TAR;
+		if (strcmp(fmt, "tar.gz") == 0 || strcmp(fmt, "tgz") == 0)
+			return COFFRE_EXPORT_TGZ;
+		return -1;
+	}
+	if (path == NULL)
+		return -1;
+	n = strlen(path);
+	if (n > 4 && strcmp(path + n - 4, ".zip") == 0)
+		return COFFRE_EXPORT_ZIP;
+	if (n > 4 && strcmp(path + n - 4, ".tar") == 0)
+		return COFFRE_EXPORT_TAR;
+	if ((n > 7 && strcmp(path + n - 7, ".tar.gz") == 0) ||
+	    (n > 4 && strcmp(path + n - 4, ".tgz") == 0))
+		return COFFRE_EXPORT_TGZ;
+	return -1;
+}
+
+static int
+do_export(int argc, char **argv)
+{
+	struct output o = {NULL, -1, NULL};
+	const char *user = NULL, *fmt = NULL, *pos[1];
+	struct opt opts[] = {{"--user", 1, &user, NULL},
+	    {"-o", 1, &o.path, NULL}, {"--output", 1, &o.path, NULL},
+	    {"--format", 1, &fmt, NULL}, {NULL, 0, NULL, NULL}};
+	int npos, rc, format;
+
+	if ((rc = parse("export", argc, argv, opts, pos, 0, &npos)) != 0)
+		return rc;
+	if (user == NULL || o.path == NULL) {
+		say("export: needs --user U and -o FILE (.zip, .tar, .tar.gz, "
+		    "or - for standard output with --format)");
+		return COFFRE_EUSAGE;
+	}
+	if ((format = export_format(fmt,
+		 strcmp(o.path, "-") == 0 ? NULL : o.path)) < 0) {
+		say("export: give --format zip|tar|tar.gz, or a FILE ending in "
+		    ".zip, .tar or .tar.gz");
+		return COFFRE_EUSAGE;
+	}
+	if ((rc = output_check("export", &o)) != 0 ||
+	    (rc = backend_open()) != 0 || (rc = output_open(&o)) != 0)
+		return rc;
+	rc = output_run(&o, rc, ops->export(be, user, format, awrite, o.aw));
+	return output_close(&o, rc);
+}
+
 static int
 number_opt(const char *name, const char *s, unsigned *res)
 {
@@ -1627,12 +1815,6 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "help") == 0)
 		return cmd_help(nrest > 1 ? rest[1] : "");
-	for (size_t i = 0; i < sizeof(later_cmds) / sizeof(later_cmds[0]); i++)
-		if (strcmp(cmd, later_cmds[i]) == 0) {
-			say("'%s' is not in this version (%s) yet", cmd,
-			    COFFRE_VERSION);
-			return COFFRE_EUSAGE;
-		}
 	if (g.help)
 		return cmd_help(cmd);
 	if (strcmp(cmd, "init") == 0)
@@ -1671,6 +1853,10 @@ main(int argc, char **argv)
 		rc = do_audit(nrest - 1, rest + 1);
 	else if (strcmp(cmd, "serve") == 0)
 		rc = do_serve(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "import") == 0)
+		rc = do_import(nrest - 1, rest + 1);
+	else if (strcmp(cmd, "export") == 0)
+		rc = do_export(nrest - 1, rest + 1);
 	else {
 		say("unknown command '%s' (see coffre --help)", cmd);
 		rc = COFFRE_EUSAGE;

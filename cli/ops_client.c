@@ -1326,6 +1326,106 @@ c_close(void *be)
 		curl_global_cleanup();
 }
 
+/* One entry of an import's answer, to ${fn}. */
+static int
+import_entry(struct client *c, json_t *o, int sealed, coffre_import_fn fn,
+    void *ctx)
+{
+	struct coffre_import_entry e;
+	const char *bad = NULL;
+	char entry[COFFRE_NAME_MAX + 1], id[COFFRE_DOCID_LEN + 1];
+	char type[COFFRE_TYPE_MAX + 1], reason[1024];
+	uint64_t size = 0;
+
+	memset(&e, 0, sizeof(e));
+	get_str(o, "entry", entry, sizeof(entry), 0, &bad);
+	if (sealed) {
+		get_str(o, "id", id, sizeof(id), 0, &bad);
+		get_str(o, "type", type, sizeof(type), 0, &bad);
+		get_u64(o, "size", &size, &bad);
+		e.id = id;
+		e.type = type;
+		e.size = size;
+	} else {
+		get_str(o, "reason", reason, sizeof(reason), 0, &bad);
+		e.reason = reason;
+	}
+	if (bad != NULL)
+		return malformed(c, bad);
+	e.entry = entry;
+	e.sealed = sealed;
+	return fn != NULL ? fn(ctx, &e) : 0;
+}
+
+static int
+c_import(void *be, const char *user, const char *community, coffre_read_fn rd,
+    void *rdctx, coffre_import_fn fn, void *ctx,
+    struct coffre_import_result *res)
+{
+	struct client *c = be;
+	struct xfer x;
+	json_error_t je;
+	json_t *ans = NULL, *s, *r, *o;
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	url_begin(c, "bundles");
+	url_arg(c, "user", user != NULL ? user : "");
+	url_arg(c, "community", community != NULL ? community : "");
+	memset(&x, 0, sizeof(x));
+	x.method = "POST";
+	x.rd = rd;
+	x.rdctx = rdctx;
+	if ((rc = xfer_run(c, &x, 201)) != 0)
+		goto out;
+	if (x.body.len == 0 ||
+	    (ans = json_loadb(x.body.p, x.body.len, 0, &je)) == NULL ||
+	    !json_is_array(s = json_object_get(ans, "sealed")) ||
+	    !json_is_array(r = json_object_get(ans, "rejected"))) {
+		rc = malformed(c, "sealed, rejected");
+		goto out;
+	}
+	json_array_foreach(s, i, o)
+	{
+		if ((rc = import_entry(c, o, 1, fn, ctx)) != 0)
+			goto out;
+		res->sealed++;
+	}
+	json_array_foreach(r, i, o)
+	{
+		if ((rc = import_entry(c, o, 0, fn, ctx)) != 0)
+			goto out;
+		res->rejected++;
+	}
+	res->entries = res->sealed + res->rejected;
+	if (res->rejected > 0)
+		rc = cfail(c, COFFRE_EREJECT,
+		    "%llu of the bundle's entries were rejected (%llu sealed)",
+		    (unsigned long long)res->rejected,
+		    (unsigned long long)res->sealed);
+out:
+	json_decref(ans);
+	buf_free(&x.body);
+	return rc;
+}
+
+static int
+c_export(void *be, const char *user, int format, coffre_write_fn wr,
+    void *wrctx)
+{
+	struct client *c = be;
+
+	url_begin(c, "users/");
+	url_esc(c, user != NULL ? user : "");
+	url_lit(c, "/export");
+	url_arg(c, "format",
+	    format == COFFRE_EXPORT_ZIP       ? "zip"
+		: format == COFFRE_EXPORT_TAR ? "tar"
+					      : "tar.gz");
+	return call_stream(c, wr, wrctx);
+}
+
 static const struct ops client_ops = {
     .errmsg = c_errmsg,
     .seal = c_seal,
@@ -1347,6 +1447,8 @@ static const struct ops client_ops = {
     .audit_verify = c_audit_verify,
     .audit_lines = c_audit_lines,
     .shred_report = c_shred_report,
+    .import = c_import,
+    .export = c_export,
     .close = c_close,
 };
 

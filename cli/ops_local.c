@@ -135,6 +135,22 @@ l_shred_report(void *be, const char *user, coffre_line_fn fn, void *ctx)
 	return coffre_shred_report(be, user, fn, ctx);
 }
 
+static int
+l_import(void *be, const char *user, const char *community, coffre_read_fn rd,
+    void *rdctx, coffre_import_fn fn, void *ctx,
+    struct coffre_import_result *res)
+{
+	return coffre_import(be, user, community, NULL, rd, rdctx, fn, ctx,
+	    res);
+}
+
+static int
+l_export(void *be, const char *user, int format, coffre_write_fn wr,
+    void *wrctx)
+{
+	return coffre_export(be, user, format, wr, wrctx);
+}
+
 static void
 l_close(void *be)
 {
@@ -162,6 +178,8 @@ static const struct ops local_ops = {
     .audit_verify = l_audit_verify,
     .audit_lines = l_audit_lines,
     .shred_report = l_shred_report,
+    .import = l_import,
+    .export = l_export,
     .close = l_close,
 };
 

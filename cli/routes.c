@@ -67,7 +67,9 @@ enum route {
 	R_AUDIT_VERIFY,
 	R_AUDIT_SCAN,
 	R_CHECK,
-	R_SWEEP
+	R_SWEEP,
+	R_BUNDLE,
+	R_EXPORT
 };
 
 /* What each route takes: method, body, roles. */
@@ -98,6 +100,8 @@ static const struct {
     [R_AUDIT_SCAN] = {"GET", 0, ROLE_AUDITOR | ROLE_ADMIN},
     [R_CHECK] = {"GET", 0, ROLE_ADMIN},
     [R_SWEEP] = {"POST", 0, ROLE_ADMIN},
+    [R_BUNDLE] = {"POST", 2, ROLE_BACKEND},
+    [R_EXPORT] = {"GET", 0, ROLE_BACKEND},
 };
 
 /* One request. */
@@ -1030,6 +1034,145 @@ do_sweep(struct MHD_Connection *mc, struct req *r)
 		(json_int_t)s.epoch_after));
 }
 
+/* ---- bundles ---- */
+
+static uint64_t
+body_limit(const struct req *r)
+{
+	return r->route == R_BUNDLE ? S.max_bundle : S.max_doc;
+}
+
+struct import_answer {
+	json_t *sealed, *rejected;
+};
+
+static int
+import_cb(void *ctx, const struct coffre_import_entry *e)
+{
+	struct import_answer *a = ctx;
+
+	if (e->sealed)
+		json_array_append_new(a->sealed,
+		    json_pack("{s:s,s:s,s:s,s:I}", "entry", e->entry, "id",
+			e->id, "type", e->type, "size", (json_int_t)e->size));
+	else
+		json_array_append_new(a->rejected,
+		    json_pack("{s:s,s:s}", "entry", e->entry, "reason",
+			e->reason));
+	return 0;
+}
+
+static enum MHD_Result
+do_bundle(struct MHD_Connection *mc, struct req *r)
+{
+	const char *user = arg(mc, "user"), *comm = arg(mc, "community");
+	struct coffre_import_result res;
+	struct import_answer a;
+	char actor[80];
+	int rc;
+
+	if (user == NULL || comm == NULL)
+		return answer_err(mc, r, 400, "usage",
+		    "needs ?user=U&community=C");
+	if (r->sp == NULL || r->sp->total == 0)
+		return answer_err(mc, r, 400, "malformed", "empty bundle");
+	a.sealed = json_array();
+	a.rejected = json_array();
+	snprintf(actor, sizeof(actor), "%s:uid:%u", role_name(r->role),
+	    (unsigned)r->c->uid);
+	lib_enter(r);
+	rc = coffre_import(S.v, user, comm, actor, spool_read, r->sp, import_cb,
+	    &a, &res);
+	if (rc != 0 && res.sealed + res.rejected == 0) {
+		json_decref(a.sealed);
+		json_decref(a.rejected);
+		return answer_lib(mc, r, rc);
+	}
+	pthread_mutex_unlock(&S.vmu);
+	return answer_json(mc, r, 201,
+	    json_pack("{s:o,s:o}", "sealed", a.sealed, "rejected", a.rejected));
+}
+
+static void
+vlock(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&S.vmu);
+}
+
+static void
+vunlock(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_unlock(&S.vmu);
+}
+
+static ssize_t
+export_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	coffre_exporter *x = cls;
+	long n;
+
+	(void)pos;
+	n = coffre_export_read(x, (uint8_t *)buf, max);
+	if (n > 0)
+		return (ssize_t)n;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	slog("export: %s", coffre_export_errmsg(x));
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void
+export_free(void *cls)
+{
+	coffre_export_close(cls);
+}
+
+static enum MHD_Result
+do_export(struct MHD_Connection *mc, struct req *r)
+{
+	const char *f = arg(mc, "format");
+	static const char *const types[] = {"application/zip",
+	    "application/x-tar", "application/gzip"};
+	static const char *const exts[] = {"zip", "tar", "tar.gz"};
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	coffre_exporter *x;
+	char disp[256];
+	int rc, format;
+
+	if (f == NULL || strcmp(f, "zip") == 0)
+		format = COFFRE_EXPORT_ZIP;
+	else if (strcmp(f, "tar") == 0)
+		format = COFFRE_EXPORT_TAR;
+	else if (strcmp(f, "tar.gz") == 0 || strcmp(f, "tgz") == 0)
+		format = COFFRE_EXPORT_TGZ;
+	else
+		return answer_err(mc, r, 400, "malformed",
+		    "format is zip, tar or tar.gz");
+	lib_enter(r);
+	rc = coffre_export_open(S.v, r->a[0], format, vlock, vunlock, NULL, &x);
+	if (rc != 0)
+		return answer_lib(mc, r, rc);
+	pthread_mutex_unlock(&S.vmu);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, CHUNK_OUT,
+	    export_cb, x, export_free);
+	if (resp == NULL) {
+		coffre_export_close(x);
+		return MHD_NO;
+	}
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s-export.%s\"",
+	    r->a[0], exts[format]);
+	(void)MHD_add_response_header(resp, "Content-Type", types[format]);
+	(void)MHD_add_response_header(resp, "Content-Disposition", disp);
+	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(mc, 200, resp);
+	MHD_destroy_response(resp);
+	r->answered = 1;
+	return ret;
+}
+
 /* ---- dispatch ---- */
 
 /* Split ${url} into at most 6 segments; -1 if malformed. */
@@ -1100,10 +1243,14 @@ route_of(const char *url, struct req *r, int *badid)
 			return R_DOC_REVIEW;
 		return R_NONE;
 	}
-	if (strcmp(s[1], "users") == 0 && n == 3) {
+	if (strcmp(s[1], "users") == 0 && (n == 3 || n == 4)) {
 		*badid = !coffre_valid_id(s[2]);
-		return R_USER_SHRED;
+		if (n == 3)
+			return R_USER_SHRED;
+		return strcmp(s[3], "export") == 0 ? R_EXPORT : R_NONE;
 	}
+	if (n == 2 && strcmp(s[1], "bundles") == 0)
+		return R_BUNDLE;
 	if (strcmp(s[1], "contracts") == 0 && n == 5) {
 		snprintf(r->a[1], sizeof(r->a[1]), "%s", s[3]);
 		*badid = !coffre_valid_id(s[2]) || !coffre_valid_id(s[3]);
@@ -1173,6 +1320,10 @@ dispatch(struct MHD_Connection *mc, struct req *r)
 		return do_scan_check(mc, r);
 	case R_SWEEP:
 		return do_sweep(mc, r);
+	case R_BUNDLE:
+		return do_bundle(mc, r);
+	case R_EXPORT:
+		return do_export(mc, r);
 	default:
 		return answer_err(mc, r, 404, "not_found", "no such route");
 	}
@@ -1223,11 +1374,11 @@ first_call(struct MHD_Connection *mc, struct req *r, const char *url,
 	if (routes[r->route].body == 2 && cl != NULL) {
 		char *end;
 		unsigned long long n = strtoull(cl, &end, 10);
-		if (*end == '\0' && n > S.max_doc) {
+		if (*end == '\0' && n > body_limit(r)) {
 			snprintf(msg, sizeof(msg),
-			    "the body is over the limit of %llu bytes a "
-			    "document",
-			    (unsigned long long)S.max_doc);
+			    "the body is over the limit of %llu bytes %s",
+			    (unsigned long long)body_limit(r),
+			    r->route == R_BUNDLE ? "a bundle" : "a document");
 			return answer_err(mc, r, 413, "too_large", msg);
 		}
 	}
@@ -1271,8 +1422,8 @@ route_handler(void *cls, struct MHD_Connection *mc, const char *url,
 		*upsize = 0;
 		if (r->over) {
 			r->skipped += n;
-			return r->skipped > S.max_doc + SKIP_MAX ? MHD_NO
-								 : MHD_YES;
+			return r->skipped > body_limit(r) + SKIP_MAX ? MHD_NO
+								     : MHD_YES;
 		}
 		if (routes[r->route].body == 1) {
 			if (r->smalllen + n > SMALL_BODY) {
@@ -1289,7 +1440,7 @@ route_handler(void *cls, struct MHD_Connection *mc, const char *url,
 		}
 		if (r->sp == NULL && (r->sp = spool_new()) == NULL)
 			return MHD_NO;
-		if (r->sp->total + n > S.max_doc) {
+		if (r->sp->total + n > body_limit(r)) {
 			/*
 			 * Chunked past the limit: the spool goes at once, the
 			 * rest is skipped unread into anything, and the end

@@ -768,6 +768,7 @@ serve_run(const struct serve_opts *o)
 		return COFFRE_EFAIL;
 	}
 	S.max_doc = conf->max_doc;
+	S.max_bundle = conf->max_bundle;
 	S.timeout = o->timeout ? o->timeout
 			       : (conf->timeout ? conf->timeout : DEF_TIMEOUT);
 	S.maxconn = o->max_connections

@@ -58,7 +58,7 @@ struct server {
 	const char *dir;
 	coffre_vault *v;
 	pthread_mutex_t vmu; /* every library call on v */
-	uint64_t max_doc;
+	uint64_t max_doc, max_bundle;
 	unsigned timeout, maxconn, peruid;
 	int verbose, mlock_ok;
 	struct MHD_Daemon *mhd;

@@ -483,7 +483,7 @@ struct coffre_seal_req {
 	 */
 	int (*seek)(void *ctx, uint64_t off);
 	/* Results. */
-	int rc; /* 0 or a COFFRE_E* code */
+	int rc;                  /* 0 or a COFFRE_E* code */
 	int too_large, bad_type; /* which refusal, for HTTP 413 / 415 */
 	char id[COFFRE_DOCID_LEN + 1];
 	char type[COFFRE_TYPE_MAX + 1];
@@ -539,6 +539,78 @@ uint64_t coffre_reader_size(const coffre_reader *r);
 
 /* coffre_reader_close(r): wipe and free ${r}.  NULL is a no-op. */
 void coffre_reader_close(coffre_reader *r);
+
+/* One entry of a bundle, as coffre_import() reports it. */
+struct coffre_import_entry {
+	const char *entry; /* its name in the bundle (control bytes as '?') */
+	int sealed;
+	const char *id, *type; /* when sealed */
+	uint64_t size;
+	const char *reason; /* when rejected */
+};
+
+/* Callback of coffre_import(): 0 to go on. */
+typedef int (*coffre_import_fn)(void *ctx, const struct coffre_import_entry *e);
+
+struct coffre_import_result {
+	uint64_t entries, sealed, rejected; /* folders are not entries */
+	uint64_t bytes_in, bytes_out;       /* read, and decompressed */
+};
+
+/*
+ * coffre_import(v, user, community, actor, rd, rdctx, fn, ctx, res): read
+ * a zip or tar bundle (plain or gzip) from ${rd}, never extracting to disk,
+ * and seal each regular entry that passes the type policy as a document of
+ * ${user} in ${community}, its entry name sealed as its name; report each
+ * entry to ${fn}.  Links, devices, encrypted entries, names that climb out
+ * or are absolute, nested archives, and entries over the size limit are
+ * rejected; past max_bundle_entries, max_bundle_bytes (of decompressed
+ * bytes, counted as they come) or max_compression_ratio the rest of the
+ * bundle is not read.  ${actor} names the caller in the audit log (NULL:
+ * the handle's).  Returns 0 when every entry was sealed, COFFRE_EREJECT
+ * when any was rejected (the others stay sealed) or the bundle is not one,
+ * COFFRE_EGONE for a shredded user, COFFRE_EFAIL.
+ */
+int coffre_import(coffre_vault *v, const char *user, const char *community,
+    const char *actor, coffre_read_fn rd, void *rdctx, coffre_import_fn fn,
+    void *ctx, struct coffre_import_result *res);
+
+/* Export formats. */
+#define COFFRE_EXPORT_ZIP 0
+#define COFFRE_EXPORT_TAR 1
+#define COFFRE_EXPORT_TGZ 2
+
+/*
+ * An export being written: every live document of a user under a readable
+ * name, then manifest.json (for each: id, name, file, community, kind,
+ * type, size, status, reviews, sealed_at, blake2b_256 of the plaintext),
+ * as a zip, tar or tar.gz, pulled piece by piece.
+ */
+typedef struct coffre_export coffre_exporter;
+
+/*
+ * coffre_export_open(v, user, format, lock, unlock, lockctx, out): log the
+ * export (a read of plaintext, durably, first) and start it.  When the
+ * export is pulled on another thread than the handle's, ${lock} and
+ * ${unlock} (or NULL) guard the handle while each document's key is
+ * unwrapped.  0 or a code.
+ */
+int coffre_export_open(coffre_vault *v, const char *user, int format,
+    void (*lock)(void *), void (*unlock)(void *), void *lockctx,
+    coffre_exporter **out);
+
+/* coffre_export_read(x, buf, len): next bytes; 0 at the end; -1 failed. */
+long coffre_export_read(coffre_exporter *x, uint8_t *buf, size_t len);
+
+/* coffre_export_errmsg(x): why the last read failed. */
+const char *coffre_export_errmsg(const coffre_exporter *x);
+
+/* coffre_export_close(x): NULL is a no-op. */
+void coffre_export_close(coffre_exporter *x);
+
+/* coffre_export(v, user, format, wr, wrctx): the whole export to ${wr}. */
+int coffre_export(coffre_vault *v, const char *user, int format,
+    coffre_write_fn wr, void *wrctx);
 
 /* coffre_status_name(s): "pending", "approved", "rejected", "shredded". */
 const char *coffre_status_name(int status);

@@ -25,6 +25,9 @@ config_defaults(struct config *c)
 
 	memset(c, 0, sizeof(*c));
 	c->max_doc = 32ULL * 1024 * 1024;
+	c->max_bundle = 1024ULL * 1024 * 1024;
+	c->max_entries = 1000;
+	c->max_ratio = 100;
 	for (i = 0; i < sizeof(default_types) / sizeof(default_types[0]); i++)
 		snprintf(c->types[i], sizeof(c->types[i]), "%s",
 		    default_types[i]);
@@ -167,6 +170,27 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 			c->classes[j].days = (unsigned)days;
 			if (j == c->nclasses)
 				c->nclasses++;
+		} else if (strcmp(k, "max_bundle_bytes") == 0 ||
+		    strcmp(k, "max_bundle_entries") == 0 ||
+		    strcmp(k, "max_compression_ratio") == 0) {
+			char *end;
+			unsigned long long x;
+			errno = 0;
+			x = strtoull(v, &end, 10);
+			if (*v < '1' || *v > '9' || *end != '\0' ||
+			    errno != 0 || x > (1ULL << 42)) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: %s takes a whole "
+				    "number from 1 to 2^42",
+				    lineno, k);
+				return -1;
+			}
+			if (strcmp(k, "max_bundle_bytes") == 0)
+				c->max_bundle = x;
+			else if (strcmp(k, "max_bundle_entries") == 0)
+				c->max_entries = x;
+			else
+				c->max_ratio = x;
 		} else if (strcmp(k, "allow") == 0) {
 			if (c->nallow >= CONFIG_ALLOW_MAX ||
 			    strlen(v) > CONFIG_ALLOW_LEN || *v == '\0') {
@@ -177,11 +201,12 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 				    lineno, CONFIG_ALLOW_MAX, CONFIG_ALLOW_LEN);
 				return -1;
 			}
-			snprintf(c->allow[c->nallow], CONFIG_ALLOW_LEN + 1, "%s",
-			    v);
+			snprintf(c->allow[c->nallow], CONFIG_ALLOW_LEN + 1,
+			    "%s", v);
 			c->nallow++;
 		} else if (strcmp(k, "socket_group") == 0) {
-			if (*v == '\0' || strlen(v) >= sizeof(c->socket_group)) {
+			if (*v == '\0' ||
+			    strlen(v) >= sizeof(c->socket_group)) {
 				snprintf(err, errlen,
 				    "coffre.conf line %d: socket_group takes a "
 				    "group name or number",

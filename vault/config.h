@@ -35,6 +35,9 @@ struct config {
 	char allow[CONFIG_ALLOW_MAX][CONFIG_ALLOW_LEN + 1];
 	char socket_group[65];
 	unsigned timeout, max_connections, max_per_uid;
+	/* Bundles (import): the total of their documents, the entries, and
+	 * the compression ratio, each at most. */
+	uint64_t max_bundle, max_entries, max_ratio;
 };
 
 /* config_defaults(c): the defaults of SPEC.md (32 MiB, section 7's types). */

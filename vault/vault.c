@@ -660,8 +660,7 @@ zipscan_end(const struct zipscan *z, uint64_t total)
 /* Encrypt the whole input into the segment writer ${w}. */
 static int
 seal_body(coffre_vault *v, struct sealing *s, struct segwriter *w,
-    struct coffre_seal_req *r, const uint8_t ad[40], uint64_t *size,
-    int *batch)
+    struct coffre_seal_req *r, const uint8_t ad[40], uint64_t *size, int *batch)
 {
 	coffre_read_fn rd = r->rd;
 	void *ctx = r->rdctx;
@@ -775,6 +774,7 @@ seal_precheck(coffre_vault *v, struct seal_item *it)
 {
 	struct coffre_seal_req *r = it->r;
 	const char *what = r->archive ? "contract" : "community";
+	char fmt[64];
 	long n;
 
 	it->live = 1;
@@ -840,6 +840,18 @@ seal_precheck(coffre_vault *v, struct seal_item *it)
 		    "HEIC/HEIF, TIFF, or allow_type in coffre.conf)",
 		    it->d.type);
 		r->bad_type = 1;
+		snprintf(r->type, sizeof(r->type), "%s", it->d.type);
+		item_fail(v, it, COFFRE_EREJECT);
+		return;
+	}
+	/* A document that libarchive also reads as an archive. */
+	if (bundle_is_archive(it->head, it->headlen, fmt, sizeof(fmt))) {
+		vault_err(v, COFFRE_EREJECT,
+		    "the document (%s) is also a readable archive (%s): "
+		    "polyglots are rejected",
+		    it->d.type, fmt);
+		r->bad_type = 1;
+		snprintf(r->type, sizeof(r->type), "%s", it->d.type);
 		item_fail(v, it, COFFRE_EREJECT);
 	}
 }
@@ -931,7 +943,8 @@ seal_one(coffre_vault *v, struct sealing *s, struct seal_item *it,
 	d->created = (int64_t)time(NULL);
 	snprintf(d->user, sizeof(d->user), "%s", r->user);
 	snprintf(d->community, sizeof(d->community), "%s", r->group);
-	snprintf(d->kind, sizeof(d->kind), "%s", r->kind != NULL ? r->kind : "");
+	snprintf(d->kind, sizeof(d->kind), "%s",
+	    r->kind != NULL ? r->kind : "");
 	d->snamelen = seal_text(v, d->id, "name",
 	    r->name != NULL ? r->name : "", d->sname);
 	sodium_memzero(v->dk, 32);
@@ -963,8 +976,8 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
 		struct idoc *d = &items[i].d;
 		if (!items[i].live)
 			continue;
-		if ((r->archive ? index_arc_put(ix, d) : index_doc_put(ix, d)) !=
-		    0) {
+		if ((r->archive ? index_arc_put(ix, d)
+				: index_doc_put(ix, d)) != 0) {
 			index_abort(ix);
 			return vault_index_code(v);
 		}
@@ -982,8 +995,8 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
 		audit_ev_num(&ev, "size", d->size);
 		if (r->actor != NULL)
 			coffre_set_actor(v, r->actor);
-		rc = audit_append(v, ix, r->archive ? "archive" : "seal", "done",
-		    &ev);
+		rc = audit_append(v, ix, r->archive ? "archive" : "seal",
+		    "done", &ev);
 		memcpy(v->actor, actor, sizeof(actor));
 		if (rc != 0) {
 			index_abort(ix);
@@ -1007,8 +1020,7 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
  * run again without it; or a code that fails every live item.
  */
 static int
-seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items,
-    size_t n)
+seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 {
 	struct tree_txn *tx = NULL;
 	struct index_txn *ix = NULL;
@@ -1024,7 +1036,8 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items,
 		struct coffre_seal_req *r = items[i].r;
 		if (!items[i].live)
 			continue;
-		if (r->seek != NULL && r->seek(r->rdctx, items[i].headlen) != 0) {
+		if (r->seek != NULL &&
+		    r->seek(r->rdctx, items[i].headlen) != 0) {
 			vault_err(v, COFFRE_EFAIL,
 			    "reading the input again: %s", strerror(errno));
 			item_fail(v, &items[i], COFFRE_EFAIL);
@@ -1207,7 +1220,8 @@ vault_doc_load(coffre_vault *v, const char *ids, struct idoc *d, int key)
 struct coffre_reader {
 	struct segreader *seg;
 	crypto_secretstream_xchacha20poly1305_state *st;
-	uint8_t *pt; /* CHUNK_BYTES of plaintext, [ptpos, ptlen) not given yet */
+	uint8_t
+	    *pt; /* CHUNK_BYTES of plaintext, [ptpos, ptlen) not given yet */
 	size_t ptpos, ptlen;
 	uint8_t *ct;
 	uint8_t ad[40];
@@ -1243,8 +1257,8 @@ coffre_reader_close(coffre_reader *r)
  * A reader of record ${d} (its key in v->dk, wiped here).  0, or a code
  * with the handle's message set.
  */
-static int
-reader_new(coffre_vault *v, const struct idoc *d, const char *ids,
+int
+vault_reader(coffre_vault *v, const struct idoc *d, const char *ids,
     coffre_reader **out)
 {
 	coffre_reader *r = calloc(1, sizeof(*r));
@@ -1304,8 +1318,8 @@ coffre_reader_read(coffre_reader *r, uint8_t *buf, size_t len)
 	while (r->ptpos == r->ptlen) {
 		if (r->tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
 			if (!r->ended &&
-			    segment_read_chunk(r->seg, r->ct, CT_BYTES, &clen) !=
-				0)
+			    segment_read_chunk(r->seg, r->ct, CT_BYTES,
+				&clen) != 0)
 				return reader_fail(r,
 				    "corrupt segment data (a chunk after the "
 				    "final one)",
@@ -1313,19 +1327,16 @@ coffre_reader_read(coffre_reader *r, uint8_t *buf, size_t len)
 			r->ended = 1;
 			if (r->total != r->size)
 				return reader_fail(r,
-				    "shorter than recorded (corrupt)",
-				    r->ids);
+				    "shorter than recorded (corrupt)", r->ids);
 			return 0;
 		}
 		got = segment_read_chunk(r->seg, r->ct, CT_BYTES, &clen);
 		if (got == 0)
 			return reader_fail(r,
-			    "truncated (no final tag at its end)",
-			    r->ids);
+			    "truncated (no final tag at its end)", r->ids);
 		if (got != 1)
 			return reader_fail(r,
-			    "corrupt segment data (bad chunk framing)",
-			    r->ids);
+			    "corrupt segment data (bad chunk framing)", r->ids);
 		if (crypto_secretstream_xchacha20poly1305_pull(r->st, r->pt,
 			&plen, &r->tag, r->ct, clen, r->ad, 40) != 0)
 			return reader_fail(r,
@@ -1333,8 +1344,7 @@ coffre_reader_read(coffre_reader *r, uint8_t *buf, size_t len)
 			    r->ids);
 		r->total += plen;
 		if (r->total > r->size)
-			return reader_fail(r,
-			    "longer than recorded (corrupt)",
+			return reader_fail(r, "longer than recorded (corrupt)",
 			    r->ids);
 		r->ptpos = 0;
 		r->ptlen = (size_t)plen;
@@ -1363,8 +1373,7 @@ coffre_reader_size(const coffre_reader *r)
 
 /* Copy reader ${r} to ${wr}, then close it.  0 or a code. */
 int
-vault_pump(coffre_vault *v, coffre_reader *r, coffre_write_fn wr,
-    void *wrctx)
+vault_pump(coffre_vault *v, coffre_reader *r, coffre_write_fn wr, void *wrctx)
 {
 	uint8_t *buf = sodium_malloc(CHUNK_BYTES);
 	long n;
@@ -1394,7 +1403,7 @@ vault_stream_body(coffre_vault *v, const struct idoc *d, const char *ids,
 	coffre_reader *r;
 	int rc;
 
-	if ((rc = reader_new(v, d, ids, &r)) != 0)
+	if ((rc = vault_reader(v, d, ids, &r)) != 0)
 		return rc;
 	return vault_pump(v, r, wr, wrctx);
 }
@@ -1410,7 +1419,7 @@ vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
 		audit_refused(v, op, rc, ev);
 	vault_unlock(v);
 	if (rc == 0)
-		rc = reader_new(v, d, ids, out);
+		rc = vault_reader(v, d, ids, out);
 	return rc;
 }
 
@@ -1437,8 +1446,7 @@ coffre_doc_reader(coffre_vault *v, const char *ids, coffre_reader **out,
 		memset(meta, 0, sizeof(*meta));
 		snprintf(meta->id, sizeof(meta->id), "%s", ids);
 		memcpy(meta->user, d->user, sizeof(meta->user));
-		memcpy(meta->community, d->community,
-		    sizeof(meta->community));
+		memcpy(meta->community, d->community, sizeof(meta->community));
 		memcpy(meta->type, d->type, sizeof(meta->type));
 		meta->size = d->size;
 		meta->status = d->status;

@@ -99,6 +99,20 @@ int vault_open_text(coffre_vault *v, const uint8_t id[16], const char *dom,
 int vault_read(coffre_vault *v, const char *op, const char *ids, int rc,
     struct audit_ev *ev, const struct idoc *d, coffre_reader **out);
 
+/*
+ * vault_reader(v, d, ids, out): a reader of record ${d}, whose key is in
+ * v->dk (wiped here).  No lock needed.  0 or a code.
+ */
+int vault_reader(coffre_vault *v, const struct idoc *d, const char *ids,
+    coffre_reader **out);
+
+/*
+ * bundle_is_archive(head, len, fmt, fmtlen): 1 if libarchive reads the
+ * ${len} bytes at ${head} as an archive (its format's name into ${fmt}).
+ */
+int bundle_is_archive(const uint8_t *head, size_t len, char *fmt,
+    size_t fmtlen);
+
 /* vault_pump(v, r, wr, wrctx): copy reader ${r} to ${wr}, close it. */
 int vault_pump(coffre_vault *v, coffre_reader *r, coffre_write_fn wr,
     void *wrctx);
