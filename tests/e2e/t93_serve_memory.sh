@@ -82,6 +82,60 @@ else
 	check "four at once grow the daemon by < 4 MiB each ($four KiB)" \
 	    test "$four" -lt $((4 * 4096))
 fi
+# Core dumps are off in the daemon.
+check "the daemon's core size limit is 0" \
+    grep -Eq '^Max core file size +0 +0 ' "/proc/$DPID/limits"
 stop_daemon
 check "daemon exits 0" test "$DSTATUS" = 0
+
+# Group commit: 32 clients sealing at once share their commits.
+if start_daemon "$V" "$S" "$W/daemon2.log" --allow backend=uid:0; then
+	pids=()
+	for i in $(seq 1 32); do
+		curl -s --unix-socket "$S" --data-binary @"$SAMPLE" -o /dev/null \
+		    -w '%{http_code}\n' \
+		    "http://localhost/v1/documents?user=g$i&community=c1" \
+		    >"$W/g$i.code" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	good=0
+	for i in $(seq 1 32); do
+		[ "$(cat "$W/g$i.code")" = 201 ] && good=$((good + 1))
+	done
+	check "32 concurrent seals are sealed" test "$good" = 32
+	stop_daemon
+	line=$(grep -o 'stopped ([0-9]* seals in [0-9]* group commits)' \
+	    "$W/daemon2.log")
+	n=$(echo "$line" | awk '{print $2}' | tr -d '(')
+	m=$(echo "$line" | awk '{print $5}')
+	check "32 concurrent seals share their commits ($line)" \
+	    test -n "$m" -a "${m:-99}" -lt "${n:-0}"
+	check "every seal is counted ($line)" test "${n:-0}" = 32
+else
+	fail "second daemon starts" "$(head -c 400 "$W/daemon2.log")"
+fi
+
+# A failed mlock is reported at start.  Root may always lock memory, so
+# the daemon runs as another uid with RLIMIT_MEMLOCK 0.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	V2=$W/vault2
+	mkvault "$V2" && chown -R 4300:4300 "$V2" && chmod 711 "$W"
+	mkdir -p "$W/run2" && chown 4300:4300 "$W/run2"
+	setpriv --reuid=4300 --regid=4300 --clear-groups sh -c \
+	    "ulimit -l 0; exec $COFFRE_BIN --dir $V2 serve --socket $W/run2/s \
+	    --allow backend=uid:4300" >"$W/daemon3.log" 2>&1 &
+	mpid=$!
+	for _ in $(seq 1 100); do
+		grep -q 'listening' "$W/daemon3.log" && break
+		sleep 0.1
+	done
+	check "a failed mlock is reported at start" \
+	    grep -q 'cannot lock memory' "$W/daemon3.log"
+	kill -TERM "$mpid" 2>/dev/null
+	wait "$mpid"
+	check "that daemon still serves, and stops with 0" test $? = 0
+else
+	skip "a failed mlock is reported at start" "needs root and setpriv"
+fi
 finish
