@@ -1378,15 +1378,16 @@ do_audit_rotate(int argc, char **argv)
 {
 	const char *pos[1];
 	struct opt opts[] = {{NULL, 0, NULL, NULL}};
+	const char *envsock;
 	char pk[64];
 	int npos, rc;
 
 	if ((rc = parse("audit rotate-key", argc, argv, opts, pos, 0, &npos)) !=
 	    0)
 		return rc;
+	envsock = getenv("COFFRE_SOCKET");
 	if (g.socket != NULL ||
-	    (g.dir == NULL && getenv("COFFRE_SOCKET") != NULL &&
-		*getenv("COFFRE_SOCKET") != '\0')) {
+	    (g.dir == NULL && envsock != NULL && *envsock != '\0')) {
 		say("audit rotate-key: works on the vault directory (--dir)");
 		return COFFRE_EUSAGE;
 	}

@@ -504,8 +504,10 @@ coffre_archive_open(coffre_vault *v, const char *ids, const char *reason,
 	uint64_t size;
 	int rc;
 
-	if ((rc = coffre_archive_reader(v, ids, reason, &r, &size, type)) != 0)
-		return rc;
+	if ((rc = coffre_archive_reader(v, ids, reason, &r, &size, type)) !=
+		0 ||
+	    r == NULL)
+		return rc != 0 ? rc : vault_err(v, COFFRE_EFAIL, "no reader");
 	return vault_pump(v, r, wr, wrctx);
 }
 

@@ -147,9 +147,10 @@ printable(const char *in, char *out, size_t outlen)
 
 	for (i = 0; in[i] != '\0' && n + 1 < outlen; i++) {
 		unsigned char c = (unsigned char)in[i];
-		out[n++] = c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)
-		    ? '?'
-		    : (char)c;
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+			out[n++] = '?';
+		else
+			out[n++] = in[i];
 	}
 	out[n] = '\0';
 }
@@ -503,11 +504,13 @@ x_name(struct coffre_export *x, struct xdoc *d, const char *name,
 	    : strcmp(type, "image/png") == 0                   ? ".png"
 							       : "";
 
-	for (const char *p = name; *p != '\0' && n + 1 < sizeof(base); p++)
-		base[n++] = (*p == '/' || *p == '\\' ||
-				(unsigned char)*p < 0x20 || *p == 0x7f)
-		    ? '_'
-		    : *p;
+	for (const char *p = name; *p != '\0' && n + 1 < sizeof(base); p++) {
+		if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20 ||
+		    *p == 0x7f)
+			base[n++] = '_';
+		else
+			base[n++] = *p;
+	}
 	base[n] = '\0';
 	while (base[0] == '.')
 		memmove(base, base + 1, strlen(base));
@@ -842,8 +845,9 @@ coffre_export(coffre_vault *v, const char *user, int format, coffre_write_fn wr,
 	int rc;
 
 	if ((rc = coffre_export_open(v, user, format, NULL, NULL, NULL, &x)) !=
-	    0)
-		return rc;
+		0 ||
+	    x == NULL)
+		return rc != 0 ? rc : vault_err(v, COFFRE_EFAIL, "no export");
 	if ((buf = sodium_malloc(64 * 1024)) == NULL) {
 		coffre_export_close(x);
 		return vault_err(v, COFFRE_EFAIL, "out of memory");

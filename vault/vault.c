@@ -904,7 +904,7 @@ seal_one(coffre_vault *v, struct sealing *s, struct seal_item *it,
 	struct idoc *d = &it->d;
 	struct segwriter *w = NULL;
 	uint8_t sshdr[SEGMENT_SSHDR_BYTES], ad[40];
-	uint64_t owner, seq;
+	uint64_t owner = 0, seq;
 	int rc;
 
 	*batch = 0;
@@ -1466,8 +1466,8 @@ coffre_open_doc(coffre_vault *v, const char *ids, coffre_write_fn wr,
 	coffre_reader *r;
 	int rc;
 
-	if ((rc = coffre_doc_reader(v, ids, &r, NULL)) != 0)
-		return rc;
+	if ((rc = coffre_doc_reader(v, ids, &r, NULL)) != 0 || r == NULL)
+		return rc != 0 ? rc : vault_err(v, COFFRE_EFAIL, "no reader");
 	return vault_pump(v, r, wr, wrctx);
 }
 
