@@ -100,7 +100,7 @@ struct ein {
 	struct archive *a;
 	struct bin *b;
 	struct config *conf;
-	uint64_t out, raw0, *total;
+	uint64_t out, *total;
 	int why;
 	char err[256];
 };
@@ -128,14 +128,53 @@ ein_read(void *ctx, uint8_t *buf, size_t len)
 		errno = EFBIG;
 		return -1;
 	}
-	raw = e->b->raw - e->raw0;
-	if (e->out > RATIO_SLACK &&
-	    e->out / (raw > 0 ? raw : 1) >= e->conf->max_ratio) {
+	/*
+	 * The ratio of the whole bundle so far: libarchive reads ahead, so
+	 * the bytes read "for" one entry are not known, but every byte out
+	 * came from the bytes read so far.
+	 */
+	raw = e->b->raw;
+	if (*e->total > RATIO_SLACK &&
+	    *e->total / (raw > 0 ? raw : 1) >= e->conf->max_ratio) {
 		e->why = WHY_RATIO;
 		errno = EFBIG;
 		return -1;
 	}
 	return (long)n;
+}
+
+/*
+ * Read what is left of the current entry, counted like a seal's input: a
+ * rejected entry is decompressed to reach the next one, and must not slip
+ * past the limits.  0, or -1 with e->why set.
+ */
+static int
+drain(struct ein *e, uint8_t *scratch)
+{
+	long n;
+
+	while ((n = ein_read(e, scratch, IN_BYTES)) > 0)
+		sodium_memzero(scratch, (size_t)n);
+	return n < 0 ? -1 : 0;
+}
+
+/* What stopped the bundle, for its report. */
+static const char *
+stop_reason(const struct ein *e, char *msg, size_t len)
+{
+	if (e->why == WHY_RATIO)
+		snprintf(msg, len,
+		    "a compression ratio over %llu (a bomb?): the rest of the "
+		    "bundle is not read",
+		    (unsigned long long)e->conf->max_ratio);
+	else if (e->why == WHY_TOTAL)
+		snprintf(msg, len,
+		    "the bundle's documents pass its total limit of %llu "
+		    "bytes (max_bundle_bytes): the rest is not read",
+		    (unsigned long long)e->conf->max_bundle);
+	else
+		snprintf(msg, len, "unreadable entry: %s", e->err);
+	return msg;
 }
 
 /* A printable copy of an entry name for reports. */
@@ -292,6 +331,8 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 	struct archive *a = NULL;
 	struct archive_entry *e;
 	struct bin b = {rd, rdctx, NULL, 0};
+	struct ein in;
+	uint8_t *scratch = NULL;
 	uint64_t total = 0;
 	char msg[512];
 	int rc = 0, r, stop = 0;
@@ -302,10 +343,17 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		    "malformed user or community id: 1 to 128 bytes of "
 		    "[A-Za-z0-9._:@-]");
 	if ((b.buf = malloc(IN_BYTES)) == NULL ||
+	    (scratch = sodium_malloc(IN_BYTES)) == NULL ||
 	    (a = archive_read_new()) == NULL) {
 		free(b.buf);
+		sodium_free(scratch);
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	}
+	memset(&in, 0, sizeof(in));
+	in.a = a;
+	in.b = &b;
+	in.conf = &v->conf;
+	in.total = &total;
 	/* Only what a bundle may be: zip, tar, and gzip around a tar. */
 	(void)archive_read_support_format_zip(a);
 	(void)archive_read_support_format_tar(a);
@@ -319,7 +367,6 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 	}
 	while (!stop) {
 		struct coffre_seal_req req;
-		struct ein in;
 		const char *why, *name;
 		r = archive_read_next_header(a, &e);
 		if (r == ARCHIVE_EOF)
@@ -343,8 +390,16 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		}
 		name = archive_entry_pathname(e);
 		why = entry_refusal(e, &v->conf);
-		if (why != NULL && *why == '\0')
-			continue; /* a folder: nothing to seal */
+		in.why = WHY_NONE;
+		if (why != NULL && *why == '\0') {
+			/* A folder: nothing to seal. */
+			if (drain(&in, scratch) != 0) {
+				(void)report(&im, name, NULL,
+				    stop_reason(&in, msg, sizeof(msg)), 1);
+				break;
+			}
+			continue;
+		}
 		res->entries++;
 		if (res->entries > v->conf.max_entries) {
 			snprintf(msg, sizeof(msg),
@@ -357,14 +412,13 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		if (why != NULL) {
 			if (report(&im, name, NULL, why, 1) != 0)
 				break;
+			if (drain(&in, scratch) != 0) {
+				(void)report(&im, "(rest of the bundle)", NULL,
+				    stop_reason(&in, msg, sizeof(msg)), 1);
+				break;
+			}
 			continue;
 		}
-		memset(&in, 0, sizeof(in));
-		in.a = a;
-		in.b = &b;
-		in.conf = &v->conf;
-		in.raw0 = b.raw;
-		in.total = &total;
 		memset(&req, 0, sizeof(req));
 		req.user = user;
 		req.group = community;
@@ -378,31 +432,13 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 				break;
 			continue;
 		}
-		if (req.rc == COFFRE_EGONE &&
-		    res->sealed + res->rejected == 0) {
+		if (req.rc == COFFRE_EGONE && res->sealed == 0) {
 			/* A fenced user: the whole bundle is refused. */
 			rc = vault_err(v, COFFRE_EGONE, "%s", req.err);
 			goto out;
 		}
-		if (in.why == WHY_RATIO) {
-			snprintf(msg, sizeof(msg),
-			    "a compression ratio over %llu (a bomb?): the "
-			    "rest of the bundle is not read",
-			    (unsigned long long)v->conf.max_ratio);
-			why = msg;
-			stop = 1;
-		} else if (in.why == WHY_TOTAL) {
-			snprintf(msg, sizeof(msg),
-			    "the bundle's documents pass its total limit of "
-			    "%llu bytes (max_bundle_bytes): the rest is not "
-			    "read",
-			    (unsigned long long)v->conf.max_bundle);
-			why = msg;
-			stop = 1;
-		} else if (in.why == WHY_READ) {
-			snprintf(msg, sizeof(msg), "unreadable entry: %s",
-			    in.err);
-			why = msg;
+		if (in.why != WHY_NONE) {
+			why = stop_reason(&in, msg, sizeof(msg));
 			stop = 1;
 		} else if (req.bad_type && archive_type(req.type)) {
 			snprintf(msg, sizeof(msg),
@@ -419,6 +455,12 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		/* The seal logged its own refusal, except for a cut input. */
 		if (report(&im, name, NULL, why, in.why != WHY_NONE) != 0)
 			break;
+		if (!stop && req.rc != COFFRE_EFAIL &&
+		    drain(&in, scratch) != 0) {
+			(void)report(&im, "(rest of the bundle)", NULL,
+			    stop_reason(&in, msg, sizeof(msg)), 1);
+			break;
+		}
 		if (req.rc == COFFRE_EFAIL && in.why == WHY_NONE) {
 			rc = vault_err(v, COFFRE_EFAIL, "%s", req.err);
 			goto out;
@@ -437,6 +479,7 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 out:
 	archive_read_free(a);
 	free(b.buf);
+	sodium_free(scratch);
 	return rc;
 }
 
@@ -465,6 +508,8 @@ struct coffre_export {
 	uint8_t *chunk; /* 64 KiB, locked */
 	uint8_t *out;   /* what libarchive wrote, not yet pulled; locked */
 	size_t outlen, outpos, outcap;
+	char *mtext; /* manifest.json, once the documents are written */
+	size_t mlen, mpos;
 	int done, failed;
 	char err[512];
 };
@@ -568,6 +613,7 @@ coffre_export_close(coffre_exporter *x)
 		json_decref(x->docs[i].m);
 	free(x->docs);
 	json_decref(x->manifest);
+	free(x->mtext);
 	sodium_free(x->hs);
 	sodium_free(x->chunk);
 	sodium_free(x->out);
@@ -604,7 +650,7 @@ coffre_export_open(coffre_vault *v, const char *user, int format,
 	x->lock = lock;
 	x->unlock = unlock;
 	x->lockctx = lockctx;
-	x->outcap = 4 * 1024 * 1024;
+	x->outcap = 1024 * 1024;
 	x->hs = sodium_malloc(sizeof(*x->hs));
 	x->chunk = sodium_malloc(64 * 1024);
 	x->out = sodium_malloc(x->outcap);
@@ -745,35 +791,47 @@ x_start(struct coffre_export *x)
 	return 0;
 }
 
-/* The end: manifest.json, then the archive's trailer. */
+/*
+ * The end: manifest.json, written a slice per step (it can be larger than
+ * the output buffer), then the archive's trailer.
+ */
 static int
 x_finish(struct coffre_export *x)
 {
-	struct archive_entry *e = archive_entry_new();
-	json_t *o = json_pack("{s:s,s:O}", "format", "coffre export v1",
-	    "documents", x->manifest);
-	char *m =
-	    o != NULL ? json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	struct archive_entry *e;
+	json_t *o;
+	size_t n;
 	int rc;
 
-	json_decref(o);
-	if (e == NULL || m == NULL) {
+	if (x->mtext == NULL) {
+		o = json_pack("{s:s,s:O}", "format", "coffre export v1",
+		    "documents", x->manifest);
+		x->mtext = o != NULL
+		    ? json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS)
+		    : NULL;
+		json_decref(o);
+		if (x->mtext == NULL || (e = archive_entry_new()) == NULL)
+			return x_fail(x, "out of memory");
+		x->mlen = strlen(x->mtext);
+		archive_entry_set_pathname(e, "manifest.json");
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0600);
+		archive_entry_set_size(e, (la_int64_t)x->mlen);
+		archive_entry_set_mtime(e, time(NULL), 0);
+		rc = archive_write_header(x->a, e);
 		archive_entry_free(e);
-		free(m);
-		return x_fail(x, "out of memory");
+		return rc == ARCHIVE_OK ? 0
+					: x_fail(x, archive_error_string(x->a));
 	}
-	archive_entry_set_pathname(e, "manifest.json");
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_size(e, (la_int64_t)strlen(m));
-	archive_entry_set_mtime(e, time(NULL), 0);
-	rc = archive_write_header(x->a, e);
-	archive_entry_free(e);
-	if (rc == ARCHIVE_OK &&
-	    archive_write_data(x->a, m, strlen(m)) != (la_ssize_t)strlen(m))
-		rc = ARCHIVE_FATAL;
-	free(m);
-	if (rc != ARCHIVE_OK || archive_write_close(x->a) != ARCHIVE_OK)
+	if (x->mpos < x->mlen) {
+		n = x->mlen - x->mpos < 65536 ? x->mlen - x->mpos : 65536;
+		if (archive_write_data(x->a, x->mtext + x->mpos, n) !=
+		    (la_ssize_t)n)
+			return x_fail(x, archive_error_string(x->a));
+		x->mpos += n;
+		return 0;
+	}
+	if (archive_write_close(x->a) != ARCHIVE_OK)
 		return x_fail(x, archive_error_string(x->a));
 	x->done = 1;
 	return 0;
