@@ -358,7 +358,16 @@ fail(int rc)
 /* Reading the input of seal. */
 struct input {
 	int fd;
+	int seekable; /* a regular file */
 };
+
+static int64_t
+seek_fd(void *ctx, int64_t off, int whence)
+{
+	struct input *in = ctx;
+
+	return (int64_t)lseek(in->fd, (off_t)off, whence);
+}
 
 static long
 read_fd(void *ctx, uint8_t *buf, size_t len)
@@ -516,6 +525,7 @@ input_open(const char *path, struct input *in, const char **name)
 {
 	struct stat st;
 
+	in->seekable = 0;
 	if (strcmp(path, "-") == 0) {
 		in->fd = STDIN_FILENO;
 		return 0;
@@ -529,6 +539,7 @@ input_open(const char *path, struct input *in, const char **name)
 		close(in->fd);
 		return COFFRE_EREJECT;
 	}
+	in->seekable = 1;
 	if (*name == NULL) {
 		const char *b = strrchr(path, '/');
 		*name = b != NULL ? b + 1 : path;
@@ -1522,8 +1533,8 @@ do_import(int argc, char **argv)
 	}
 	if ((rc = backend_open()) != 0)
 		goto out;
-	rc =
-	    ops->import(be, user, comm, read_fd, &in, import_print, &rep, &res);
+	rc = ops->import(be, user, comm, read_fd, in.seekable ? seek_fd : NULL,
+	    &in, import_print, &rep, &res);
 	if (rep.progress && rep.n > 0)
 		fputc('\n', stderr);
 	/* The report stands whenever the bundle was read, rejections or not. */

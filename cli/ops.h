@@ -50,8 +50,8 @@ struct ops {
 	int (*shred_report)(void *be, const char *user, coffre_line_fn fn,
 	    void *ctx);
 	int (*import)(void *be, const char *user, const char *community,
-	    coffre_read_fn rd, void *rdctx, coffre_import_fn fn, void *ctx,
-	    struct coffre_import_result *res);
+	    coffre_read_fn rd, coffre_seek_fn seek, void *rdctx,
+	    coffre_import_fn fn, void *ctx, struct coffre_import_result *res);
 	int (*export)(void *be, const char *user, int format,
 	    coffre_write_fn wr, void *wrctx);
 	void (*close)(void *be);

@@ -1359,14 +1359,15 @@ import_entry(struct client *c, json_t *o, int sealed, coffre_import_fn fn,
 
 static int
 c_import(void *be, const char *user, const char *community, coffre_read_fn rd,
-    void *rdctx, coffre_import_fn fn, void *ctx,
+    coffre_seek_fn seek, void *rdctx, coffre_import_fn fn, void *ctx,
     struct coffre_import_result *res)
 {
+	/* The daemon spools the bundle, and seeks in its spool. */
+	(void)seek;
 	struct client *c = be;
 	struct xfer x;
 	json_error_t je;
 	json_t *ans = NULL, *s, *r, *o;
-	size_t i;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -1386,17 +1387,22 @@ c_import(void *be, const char *user, const char *community, coffre_read_fn rd,
 		rc = malformed(c, "sealed, rejected");
 		goto out;
 	}
-	json_array_foreach(s, i, o)
-	{
-		if ((rc = import_entry(c, o, 1, fn, ctx)) != 0)
+	/* In the bundle's order: merge the two lists by "index". */
+	for (size_t si = 0, ri = 0;
+	     si < json_array_size(s) || ri < json_array_size(r);) {
+		json_int_t sx = json_integer_value(
+		    json_object_get(json_array_get(s, si), "index"));
+		json_int_t rx = json_integer_value(
+		    json_object_get(json_array_get(r, ri), "index"));
+		int sealed = ri >= json_array_size(r) ||
+		    (si < json_array_size(s) && sx < rx);
+		o = sealed ? json_array_get(s, si++) : json_array_get(r, ri++);
+		if ((rc = import_entry(c, o, sealed, fn, ctx)) != 0)
 			goto out;
-		res->sealed++;
-	}
-	json_array_foreach(r, i, o)
-	{
-		if ((rc = import_entry(c, o, 0, fn, ctx)) != 0)
-			goto out;
-		res->rejected++;
+		if (sealed)
+			res->sealed++;
+		else
+			res->rejected++;
 	}
 	res->entries = res->sealed + res->rejected;
 	if (res->rejected > 0)

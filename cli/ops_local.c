@@ -137,11 +137,11 @@ l_shred_report(void *be, const char *user, coffre_line_fn fn, void *ctx)
 
 static int
 l_import(void *be, const char *user, const char *community, coffre_read_fn rd,
-    void *rdctx, coffre_import_fn fn, void *ctx,
+    coffre_seek_fn seek, void *rdctx, coffre_import_fn fn, void *ctx,
     struct coffre_import_result *res)
 {
-	return coffre_import(be, user, community, NULL, rd, rdctx, fn, ctx,
-	    res);
+	return coffre_import(be, user, community, NULL, rd, seek, rdctx, fn,
+	    ctx, res);
 }
 
 static int

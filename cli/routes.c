@@ -378,6 +378,24 @@ spool_seek(void *ctx, uint64_t off)
 	return 0;
 }
 
+/* The spool as a file to seek in (coffre_seek_fn). */
+static int64_t
+spool_lseek(void *ctx, int64_t off, int whence)
+{
+	struct spool *sp = ctx;
+	int64_t base = whence == SEEK_SET ? 0
+	    : whence == SEEK_CUR          ? (int64_t)sp->rpos
+	    : whence == SEEK_END          ? (int64_t)sp->total
+					  : -1;
+
+	if (base < 0 || base + off < 0 || (uint64_t)(base + off) > sp->total) {
+		errno = EINVAL;
+		return -1;
+	}
+	sp->rpos = (uint64_t)(base + off);
+	return (int64_t)sp->rpos;
+}
+
 /* ---- JSON of records ---- */
 
 static json_t *
@@ -1044,6 +1062,7 @@ body_limit(const struct req *r)
 
 struct import_answer {
 	json_t *sealed, *rejected;
+	json_int_t n; /* each entry's place in the bundle ("index") */
 };
 
 static int
@@ -1053,12 +1072,14 @@ import_cb(void *ctx, const struct coffre_import_entry *e)
 
 	if (e->sealed)
 		json_array_append_new(a->sealed,
-		    json_pack("{s:s,s:s,s:s,s:I}", "entry", e->entry, "id",
-			e->id, "type", e->type, "size", (json_int_t)e->size));
+		    json_pack("{s:s,s:s,s:s,s:I,s:I}", "entry", e->entry, "id",
+			e->id, "type", e->type, "size", (json_int_t)e->size,
+			"index", a->n));
 	else
 		json_array_append_new(a->rejected,
-		    json_pack("{s:s,s:s}", "entry", e->entry, "reason",
-			e->reason));
+		    json_pack("{s:s,s:s,s:I}", "entry", e->entry, "reason",
+			e->reason, "index", a->n));
+	a->n++;
 	return 0;
 }
 
@@ -1078,11 +1099,12 @@ do_bundle(struct MHD_Connection *mc, struct req *r)
 		return answer_err(mc, r, 400, "malformed", "empty bundle");
 	a.sealed = json_array();
 	a.rejected = json_array();
+	a.n = 0;
 	snprintf(actor, sizeof(actor), "%s:uid:%u", role_name(r->role),
 	    (unsigned)r->c->uid);
 	lib_enter(r);
-	rc = coffre_import(S.v, user, comm, actor, spool_read, r->sp, import_cb,
-	    &a, &res);
+	rc = coffre_import(S.v, user, comm, actor, spool_read, spool_lseek,
+	    r->sp, import_cb, &a, &res);
 	if (rc != 0 && res.sealed + res.rejected == 0) {
 		json_decref(a.sealed);
 		json_decref(a.rejected);
@@ -1378,7 +1400,8 @@ first_call(struct MHD_Connection *mc, struct req *r, const char *url,
 			snprintf(msg, sizeof(msg),
 			    "the body is over the limit of %llu bytes %s",
 			    (unsigned long long)body_limit(r),
-			    r->route == R_BUNDLE ? "a bundle" : "a document");
+			    r->route == R_BUNDLE ? "for a bundle"
+						 : "for a document");
 			return answer_err(mc, r, 413, "too_large", msg);
 		}
 	}

@@ -540,6 +540,14 @@ uint64_t coffre_reader_size(const coffre_reader *r);
 /* coffre_reader_close(r): wipe and free ${r}.  NULL is a no-op. */
 void coffre_reader_close(coffre_reader *r);
 
+/*
+ * A seek on the input of coffre_read_fn, as lseek(2): the new offset, or
+ * -1.  Given to coffre_import() for an input that can seek (a file), it
+ * lets a zip be read through its central directory, where alone a zip
+ * says which entries are links; NULL reads it as a stream.
+ */
+typedef int64_t (*coffre_seek_fn)(void *ctx, int64_t off, int whence);
+
 /* One entry of a bundle, as coffre_import() reports it. */
 struct coffre_import_entry {
 	const char *entry; /* its name in the bundle (control bytes as '?') */
@@ -558,8 +566,9 @@ struct coffre_import_result {
 };
 
 /*
- * coffre_import(v, user, community, actor, rd, rdctx, fn, ctx, res): read
- * a zip or tar bundle (plain or gzip) from ${rd}, never extracting to disk,
+ * coffre_import(v, user, community, actor, rd, seek, rdctx, fn, ctx, res):
+ * read a zip or tar bundle (plain or gzip) from ${rd} (and ${seek}, when
+ * not NULL: coffre_seek_fn), never extracting to disk,
  * and seal each regular entry that passes the type policy as a document of
  * ${user} in ${community}, its entry name sealed as its name; report each
  * entry to ${fn}.  Links, devices, encrypted entries, names that climb out
@@ -572,8 +581,8 @@ struct coffre_import_result {
  * COFFRE_EGONE for a shredded user, COFFRE_EFAIL.
  */
 int coffre_import(coffre_vault *v, const char *user, const char *community,
-    const char *actor, coffre_read_fn rd, void *rdctx, coffre_import_fn fn,
-    void *ctx, struct coffre_import_result *res);
+    const char *actor, coffre_read_fn rd, coffre_seek_fn seek, void *rdctx,
+    coffre_import_fn fn, void *ctx, struct coffre_import_result *res);
 
 /* Export formats. */
 #define COFFRE_EXPORT_ZIP 0

@@ -7,6 +7,8 @@
  * of the polyglot check: a document that libarchive reads as an archive.
  */
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,35 @@
 
 #define IN_BYTES (64 * 1024)
 #define RATIO_SLACK (1024 * 1024) /* bytes out before the ratio applies */
+
+/*
+ * libarchive converts names between the archive's charset and the
+ * locale's.  The command runs in the C locale, where a name that is not
+ * ASCII cannot be converted: bundle work runs in C.UTF-8, on this thread
+ * only (uselocale), whatever the process's locale.
+ */
+static locale_t u8loc;
+static pthread_once_t u8once = PTHREAD_ONCE_INIT;
+
+static void
+u8_init(void)
+{
+	u8loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+static locale_t
+u8_enter(void)
+{
+	pthread_once(&u8once, u8_init);
+	return u8loc != (locale_t)0 ? uselocale(u8loc) : (locale_t)0;
+}
+
+static void
+u8_leave(locale_t old)
+{
+	if (old != (locale_t)0)
+		uselocale(old);
+}
 
 /* ---- the polyglot check ---- */
 
@@ -67,6 +98,7 @@ bundle_is_archive(const uint8_t *head, size_t len, char *fmt, size_t fmtlen)
 /* The bundle's stream, counted. */
 struct bin {
 	coffre_read_fn rd;
+	coffre_seek_fn seek;
 	void *ctx;
 	uint8_t *buf;
 	uint64_t raw; /* bytes read from the bundle */
@@ -86,6 +118,28 @@ bin_read(struct archive *a, void *ctx, const void **buf)
 	b->raw += (uint64_t)n;
 	*buf = b->buf;
 	return (la_ssize_t)n;
+}
+
+static la_int64_t
+bin_seek(struct archive *a, void *ctx, la_int64_t off, int whence)
+{
+	struct bin *b = ctx;
+	int64_t r = b->seek(b->ctx, (int64_t)off, whence);
+
+	if (r < 0)
+		archive_set_error(a, errno, "seeking in the bundle");
+	return (la_int64_t)r;
+}
+
+static la_int64_t
+bin_skip(struct archive *a, void *ctx, la_int64_t n)
+{
+	struct bin *b = ctx;
+
+	(void)a;
+	if (b->seek(b->ctx, n, SEEK_CUR) < 0)
+		return 0; /* libarchive then reads through */
+	return n;
 }
 
 enum {
@@ -227,7 +281,7 @@ name_refusal(const char *s)
 static const char *
 entry_refusal(struct archive_entry *e, const struct config *conf)
 {
-	const char *name = archive_entry_pathname(e);
+	const char *name = archive_entry_pathname_utf8(e);
 	const char *why;
 
 	if (name == NULL)
@@ -324,14 +378,15 @@ report(struct importer *im, const char *raw, const struct coffre_seal_req *r,
 
 int
 coffre_import(coffre_vault *v, const char *user, const char *community,
-    const char *actor, coffre_read_fn rd, void *rdctx, coffre_import_fn fn,
-    void *ctx, struct coffre_import_result *res)
+    const char *actor, coffre_read_fn rd, coffre_seek_fn seek, void *rdctx,
+    coffre_import_fn fn, void *ctx, struct coffre_import_result *res)
 {
 	struct importer im = {v, user, community, actor, fn, ctx, res};
 	struct archive *a = NULL;
 	struct archive_entry *e;
-	struct bin b = {rd, rdctx, NULL, 0};
+	struct bin b = {rd, seek, rdctx, NULL, 0};
 	struct ein in;
+	locale_t oldloc;
 	uint8_t *scratch = NULL;
 	uint64_t total = 0;
 	char msg[512];
@@ -342,11 +397,13 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		return vault_err(v, COFFRE_EREJECT,
 		    "malformed user or community id: 1 to 128 bytes of "
 		    "[A-Za-z0-9._:@-]");
+	oldloc = u8_enter();
 	if ((b.buf = malloc(IN_BYTES)) == NULL ||
 	    (scratch = sodium_malloc(IN_BYTES)) == NULL ||
 	    (a = archive_read_new()) == NULL) {
 		free(b.buf);
 		sodium_free(scratch);
+		u8_leave(oldloc);
 		return vault_err(v, COFFRE_EFAIL, "out of memory");
 	}
 	memset(&in, 0, sizeof(in));
@@ -358,7 +415,17 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 	(void)archive_read_support_format_zip(a);
 	(void)archive_read_support_format_tar(a);
 	(void)archive_read_support_filter_gzip(a);
-	if (archive_read_open(a, &b, NULL, bin_read, NULL) != ARCHIVE_OK) {
+	/*
+	 * With a seek, the zip reader takes the central directory, which
+	 * alone marks links; without, it reads local headers as they come.
+	 */
+	if (seek != NULL && seek(rdctx, 0, SEEK_CUR) >= 0) {
+		(void)archive_read_set_seek_callback(a, bin_seek);
+		(void)archive_read_set_skip_callback(a, bin_skip);
+	}
+	(void)archive_read_set_read_callback(a, bin_read);
+	(void)archive_read_set_callback_data(a, &b);
+	if (archive_read_open1(a) != ARCHIVE_OK) {
 		rc = vault_err(v, COFFRE_EREJECT,
 		    "not a zip or tar bundle (plain or gzip): %s",
 		    archive_error_string(a) != NULL ? archive_error_string(a)
@@ -388,7 +455,7 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 			(void)report(&im, "(rest of the bundle)", NULL, msg, 1);
 			break;
 		}
-		name = archive_entry_pathname(e);
+		name = archive_entry_pathname_utf8(e);
 		why = entry_refusal(e, &v->conf);
 		in.why = WHY_NONE;
 		if (why != NULL && *why == '\0') {
@@ -412,9 +479,20 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 		if (why != NULL) {
 			if (report(&im, name, NULL, why, 1) != 0)
 				break;
-			if (drain(&in, scratch) != 0) {
+			/*
+			 * Never read: skipped by libarchive (from its sizes
+			 * where the format gives them, an encrypted entry
+			 * included; by decompressing in a gzip stream, which
+			 * the bundle's size bounds).
+			 */
+			if (archive_read_data_skip(a) != ARCHIVE_OK) {
+				snprintf(msg, sizeof(msg),
+				    "unreadable after an entry: %s",
+				    archive_error_string(a) != NULL
+					? archive_error_string(a)
+					: "damaged");
 				(void)report(&im, "(rest of the bundle)", NULL,
-				    stop_reason(&in, msg, sizeof(msg)), 1);
+				    msg, 1);
 				break;
 			}
 			continue;
@@ -480,6 +558,7 @@ out:
 	archive_read_free(a);
 	free(b.buf);
 	sodium_free(scratch);
+	u8_leave(oldloc);
 	return rc;
 }
 
@@ -635,6 +714,7 @@ coffre_export_open(coffre_vault *v, const char *user, int format,
 	struct coffre_export *x;
 	struct xlist l;
 	struct audit_ev ev;
+	locale_t old;
 	int rc;
 
 	*out = NULL;
@@ -703,6 +783,7 @@ coffre_export_open(coffre_vault *v, const char *user, int format,
 			goto fail;
 		}
 	}
+	old = u8_enter();
 	x->a = archive_write_new();
 	if (x->a == NULL ||
 	    (format == COFFRE_EXPORT_ZIP
@@ -712,15 +793,19 @@ coffre_export_open(coffre_vault *v, const char *user, int format,
 	    (format == COFFRE_EXPORT_TGZ &&
 		archive_write_add_filter_gzip(x->a) != ARCHIVE_OK) ||
 	    (format == COFFRE_EXPORT_ZIP &&
-		archive_write_zip_set_compression_store(x->a) != ARCHIVE_OK) ||
+		(archive_write_zip_set_compression_store(x->a) != ARCHIVE_OK ||
+		    archive_write_set_options(x->a, "zip:hdrcharset=UTF-8") !=
+			ARCHIVE_OK)) ||
 	    archive_write_open2(x->a, x, NULL, x_write, NULL, NULL) !=
 		ARCHIVE_OK) {
 		rc = vault_err(v, COFFRE_EFAIL, "libarchive: %s",
 		    x->a != NULL && archive_error_string(x->a) != NULL
 			? archive_error_string(x->a)
 			: "cannot start the archive");
+		u8_leave(old);
 		goto fail;
 	}
+	u8_leave(old);
 	/* The export is a read of plaintext: logged, durably, first. */
 	audit_ev_init(&ev);
 	audit_ev_str(&ev, "user", user);
@@ -778,14 +863,14 @@ x_start(struct coffre_export *x)
 	}
 	if ((e = archive_entry_new()) == NULL)
 		return x_fail(x, "out of memory");
-	archive_entry_set_pathname(e, d->file);
+	archive_entry_set_pathname_utf8(e, d->file);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0600);
 	archive_entry_set_size(e, (la_int64_t)d->size);
 	archive_entry_set_mtime(e, (time_t)d->created, 0);
 	rc = archive_write_header(x->a, e);
 	archive_entry_free(e);
-	if (rc != ARCHIVE_OK)
+	if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
 		return x_fail(x, archive_error_string(x->a));
 	crypto_generichash_init(x->hs, NULL, 0, 32);
 	return 0;
@@ -875,18 +960,26 @@ x_step(struct coffre_export *x)
 long
 coffre_export_read(coffre_exporter *x, uint8_t *buf, size_t len)
 {
+	locale_t old;
 	size_t n;
+	int rc = 0;
 
 	if (x->failed)
 		return -1;
+	old = u8_enter();
 	while (x->outpos == x->outlen) {
 		sodium_memzero(x->out, x->outlen);
 		x->outpos = x->outlen = 0;
 		if (x->done)
-			return 0;
-		if (x_step(x) != 0)
-			return -1;
+			break;
+		if ((rc = x_step(x)) != 0)
+			break;
 	}
+	u8_leave(old);
+	if (rc != 0)
+		return -1;
+	if (x->outpos == x->outlen)
+		return 0;
 	n = x->outlen - x->outpos < len ? x->outlen - x->outpos : len;
 	memcpy(buf, x->out + x->outpos, n);
 	x->outpos += n;

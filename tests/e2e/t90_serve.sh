@@ -691,10 +691,22 @@ for p in /v1/nope /nope / /v2/health "/v1/documents/$D1/nope" /v1/users \
 	http GET "$p"
 	expect_http "GET $p: 404 not_found" 404 not_found
 done
-http POST "/v1/bundles?user=u1&community=c" --data-binary "@$SAMPLES/sample.pdf"
-expect_http "POST /v1/bundles (not before issue 7, docs/API.md): 404" 404 not_found
-http GET "/v1/users/u1/export?format=zip"
-expect_http "GET /v1/users/U/export (not before issue 7): 404" 404 not_found
+# Bundles (issue 7; t95, t96 test them in depth): a zip of one PDF is
+# sealed; a bare PDF is no bundle; an export is a zip.
+"$PY" "$COFFRE_ROOT/tests/e2e/bundle.py" attack onepdf "$W/onepdf.zip" "$SAMPLES"
+http POST "/v1/bundles?user=ub1&community=c" --data-binary "@$W/onepdf.zip"
+expect_http "POST /v1/bundles with a zip of one PDF: 201" 201
+jcheck "POST /v1/bundles: the PDF sealed, nothing rejected" \
+	"[(x['entry'], x['type'], x['size']) for x in d['sealed']] == [('sample.pdf', 'application/pdf', $(fsize "$SAMPLES/sample.pdf"))] and d['rejected'] == []"
+http POST "/v1/bundles?user=ub1&community=c" --data-binary "@$SAMPLES/sample.pdf"
+expect_http "POST /v1/bundles with a bare PDF: 400 (not a zip or tar bundle)" 400 malformed
+http GET "/v1/users/ub1/export?format=zip"
+expect_http "GET /v1/users/U/export?format=zip: 200" 200
+check "GET /v1/users/U/export: a zip of the PDF and manifest.json" "$PY" -c '
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+sys.exit(0 if z.namelist() == ["sample.pdf", "manifest.json"] and
+         z.read("sample.pdf") == open(sys.argv[2], "rb").read() else 1)' "$HB" "$SAMPLES/sample.pdf"
 for mp in "PUT /v1/documents" "POST /v1/health" "GET /v1/sweep" \
     "DELETE /v1/audit" "PATCH /v1/documents/$D1" "GET /v1/documents/$D1/review" \
     "POST /v1/users/u1" "GET /v1/contracts/u7/k1/end" "POST /v1/archives/$A1"; do

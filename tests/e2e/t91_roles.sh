@@ -78,9 +78,11 @@ else
 	SD=$W
 fi
 cp "$SAMPLES/sample.pdf" "$SAMPLES/sample.png" "$W/"
-chmod 0644 "$W/sample.pdf" "$W/sample.png"
+"$PY" "$COFFRE_ROOT/tests/e2e/bundle.py" attack onepdf "$W/onepdf.zip" "$SAMPLES"
+chmod 0644 "$W/sample.pdf" "$W/sample.png" "$W/onepdf.zip"
 PDF=$W/sample.pdf
 PNG=$W/sample.png
+BUNDLE=$W/onepdf.zip
 
 V=$W/vault
 mkvault "$V" || { finish; exit; }
@@ -188,6 +190,9 @@ route "GET /v1/audit/shred-report" "auditor admin" 200 GET "/v1/audit/shred-repo
 route "GET /v1/audit/verify" "auditor admin" 200 GET /v1/audit/verify
 route "GET /v1/audit/scan" "auditor admin" 200 GET /v1/audit/scan
 route "GET /v1/check" "admin" 200 GET /v1/check
+route "POST /v1/bundles" "backend" 201 POST "/v1/bundles?user=b-@R@&community=medecins" \
+	--data-binary "@$BUNDLE"
+route "GET /v1/users/{U}/export" "backend" 200 GET "/v1/users/pm/export?format=zip"
 
 # --- what the refused requests did not do -------------------------------------------
 as_role backend
@@ -199,6 +204,14 @@ done
 expect_eq "no refused seal is listed" 4 "$n"
 http GET "/v1/documents?user=s-backend"
 jcheck "the backend's seal is listed" "len(d['documents']) == 1"
+n=0
+for r in reviewer auditor admin none; do
+	http GET "/v1/documents?user=b-$r"
+	jtrue "$HB" "d['documents'] == []" && n=$((n + 1))
+done
+expect_eq "no refused bundle is listed" 4 "$n"
+http GET "/v1/documents?user=b-backend"
+jcheck "the backend's bundle is listed" "[x['name'] for x in d['documents']] == ['sample.pdf']"
 http GET "/v1/documents/$DM"
 jcheck "one review, the reviewer's (the refused ones appended nothing)" \
 	"d['status'] == 'approved' and [x['note'] for x in d['reviews']] == ['by reviewer']"
@@ -228,6 +241,7 @@ http GET "/v1/audit?limit=10000"
 check "the audit log names the reviewer's uid on its review" grep -q "\"actor\":\"reviewer:uid:${UID_OF[reviewer]}\"" "$HB"
 check "and the admin's uid on its archive read" grep -q "\"actor\":\"admin:uid:${UID_OF[admin]}\"" "$HB"
 check "and the backend's uid on its seals" grep -q "\"actor\":\"backend:uid:${UID_OF[backend]}\"" "$HB"
+check "and the backend's uid on its export" grep -q "\"actor\":\"backend:uid:${UID_OF[backend]}\",\"op\":\"export\"" "$HB"
 
 # The sweep last: it destroys the expired archives still there.
 route "POST /v1/sweep" "admin" 200 POST /v1/sweep
