@@ -1014,9 +1014,12 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
 	return 0;
 }
 
+/* seal_pass(): run the pass again (not a COFFRE_E* code). */
+#define SEAL_AGAIN (-1)
+
 /*
  * One pass over the live items in one pair of transactions.  Returns 0
- * when they were committed; 1 when one item was refused and the pass must
+ * when they were committed; SEAL_AGAIN when one item was refused and the pass must
  * run again without it; or a code that fails every live item.
  */
 static int
@@ -1060,7 +1063,7 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 				    "it again");
 				item_fail(v, &items[j], COFFRE_EFAIL);
 			}
-		return 1;
+		return SEAL_AGAIN;
 	}
 	return seal_commit(v, items, n, tx, ix);
 }
@@ -1127,7 +1130,7 @@ coffre_seal_batch(coffre_vault *v, struct coffre_seal_req *reqs, size_t n)
 	if ((rc = vault_lock(v, LOCK_EX)) != 0)
 		goto fail_live;
 	locked = 1;
-	while (live > 0 && (rc = seal_pass(v, &s, items, n)) == 1) {
+	while (live > 0 && (rc = seal_pass(v, &s, items, n)) == SEAL_AGAIN) {
 		live = 0;
 		for (size_t i = 0; i < n; i++)
 			live += items[i].live;
