@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -675,7 +676,8 @@ harden(void)
 	probe = mmap(NULL, 65536, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (probe != MAP_FAILED) {
-		if (mlock(probe, 65536) != 0) {
+		/* The system call itself: a sanitizer's mlock() is a no-op. */
+		if (syscall(SYS_mlock, probe, (size_t)65536) != 0) {
 			struct rlimit ml;
 			getrlimit(RLIMIT_MEMLOCK, &ml);
 			slog("warning: cannot lock memory (%s; RLIMIT_MEMLOCK "
@@ -684,7 +686,7 @@ harden(void)
 			    strerror(errno), (unsigned long long)ml.rlim_cur);
 			S.mlock_ok = 0;
 		} else {
-			munlock(probe, 65536);
+			(void)syscall(SYS_munlock, probe, (size_t)65536);
 			S.mlock_ok = 1;
 		}
 		munmap(probe, 65536);
