@@ -233,6 +233,43 @@ arg(struct MHD_Connection *mc, const char *name)
 
 /* ---- the spool ---- */
 
+/*
+ * Spool memory is kept for the next upload (up to SPOOL_KEEP regions):
+ * a fresh sodium_malloc region costs an mmap, an mlock, its guard pages
+ * and a page fault per page, on every request.  Wiped before it is kept.
+ */
+#define SPOOL_KEEP 32
+static pthread_mutex_t spool_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t *spool_kept[SPOOL_KEEP];
+static int spool_nkept;
+
+static uint8_t *
+spool_mem_get(void)
+{
+	uint8_t *m = NULL;
+
+	pthread_mutex_lock(&spool_mu);
+	if (spool_nkept > 0)
+		m = spool_kept[--spool_nkept];
+	pthread_mutex_unlock(&spool_mu);
+	return m != NULL ? m : sodium_malloc(SPOOL_MEM);
+}
+
+static void
+spool_mem_put(uint8_t *m, size_t used)
+{
+	if (m == NULL)
+		return;
+	sodium_memzero(m, used);
+	pthread_mutex_lock(&spool_mu);
+	if (spool_nkept < SPOOL_KEEP) {
+		spool_kept[spool_nkept++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&spool_mu);
+	sodium_free(m);
+}
+
 static void
 spool_free(struct spool *sp)
 {
@@ -240,7 +277,7 @@ spool_free(struct spool *sp)
 		return;
 	if (sp->fd >= 0)
 		close(sp->fd);
-	sodium_free(sp->mem);
+	spool_mem_put(sp->mem, sp->memlen);
 	sodium_free(sp->blk);
 	sodium_free(sp->key);
 	free(sp);
@@ -255,7 +292,7 @@ spool_new(void)
 		return NULL;
 	sp->fd = -1;
 	sp->rblk = -1;
-	if ((sp->mem = sodium_malloc(SPOOL_MEM)) == NULL) {
+	if ((sp->mem = spool_mem_get()) == NULL) {
 		spool_free(sp);
 		return NULL;
 	}

@@ -32,6 +32,9 @@ struct segstore {
 	int wfd;         /* active segment, opened for appends */
 	uint32_t wsegno; /* its number, 0 if none open */
 	int unsynced;    /* records were appended to wfd without a sync */
+	/* The writers' buffers, kept from one append to the next (one writer
+	 * at a time): fresh ones would cost page faults on every record. */
+	uint8_t *ring[WBUF_COUNT];
 };
 
 /*
@@ -111,6 +114,8 @@ segment_store_close(struct segstore *s)
 		return;
 	if (s->wfd >= 0)
 		close(s->wfd);
+	for (int i = 0; i < WBUF_COUNT; i++)
+		free(s->ring[i]);
 	free(s);
 }
 
@@ -372,9 +377,12 @@ w_thread(void *arg)
 static int
 w_start(struct segwriter *w)
 {
-	for (int i = 0; i < WBUF_COUNT; i++)
-		if ((w->bufs[i] = malloc(WBUF_BYTES)) == NULL)
+	for (int i = 0; i < WBUF_COUNT; i++) {
+		if (w->s->ring[i] == NULL &&
+		    (w->s->ring[i] = malloc(WBUF_BYTES)) == NULL)
 			goto err;
+		w->bufs[i] = w->s->ring[i];
+	}
 	w->buf = w->bufs[0];
 	if (pthread_mutex_init(&w->mu, NULL) != 0)
 		goto err;
@@ -389,8 +397,6 @@ w_start(struct segwriter *w)
 	}
 	return 0;
 err:
-	for (int i = 0; i < WBUF_COUNT; i++)
-		free(w->bufs[i]);
 	free(w);
 	return -1;
 }
@@ -429,8 +435,6 @@ w_stop(struct segwriter *w)
 	pthread_join(w->thread, NULL);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
-	for (int i = 0; i < WBUF_COUNT; i++)
-		free(w->bufs[i]);
 	failed = w->failed;
 	if (failed)
 		errno = w->err;

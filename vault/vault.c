@@ -501,6 +501,8 @@ coffre_close(coffre_vault *v)
 	if (v == NULL)
 		return;
 	policy_close(v->policy);
+	for (int i = 0; i < HEAD_CACHE; i++)
+		sodium_free(v->heads[i]);
 	segment_store_close(v->segs);
 	index_close(v->index);
 	tree_close(v->tree);
@@ -757,6 +759,7 @@ struct seal_item {
 	size_t headlen;
 	struct idoc d;
 	int live; /* still to seal */
+	int slot; /* its head in v->heads, or -1: its own */
 };
 
 /* The request's outcome: ${rc} with the handle's message. */
@@ -800,7 +803,11 @@ seal_precheck(coffre_vault *v, struct seal_item *it)
 		item_fail(v, it, COFFRE_EREJECT);
 		return;
 	}
-	if ((it->head = sodium_malloc(POLICY_HEAD_BYTES)) == NULL) {
+	if (it->slot >= 0 && v->heads[it->slot] == NULL)
+		v->heads[it->slot] = sodium_malloc(POLICY_HEAD_BYTES);
+	it->head = it->slot >= 0 ? v->heads[it->slot]
+				 : sodium_malloc(POLICY_HEAD_BYTES);
+	if (it->head == NULL) {
 		vault_err(v, COFFRE_EFAIL, "out of memory");
 		item_fail(v, it, COFFRE_EFAIL);
 		return;
@@ -1110,6 +1117,7 @@ coffre_seal_batch(coffre_vault *v, struct coffre_seal_req *reqs, size_t n)
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < n; i++) {
 		items[i].r = &reqs[i];
+		items[i].slot = i < HEAD_CACHE ? (int)i : -1;
 		reqs[i].rc = 0;
 		reqs[i].err[0] = '\0';
 		reqs[i].too_large = reqs[i].bad_type = 0;
@@ -1148,7 +1156,12 @@ fail_live:
 	sodium_memzero(v->dk, 32);
 	rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		sodium_free(items[i].head);
+		if (items[i].slot >= 0 && items[i].head != NULL)
+			sodium_memzero(items[i].head,
+			    items[i].headlen > 0 ? items[i].headlen
+						 : POLICY_HEAD_BYTES);
+		else
+			sodium_free(items[i].head);
 		sodium_memzero(&items[i].d, sizeof(items[i].d));
 		if (rc == 0)
 			rc = reqs[i].rc;

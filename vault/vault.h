@@ -14,6 +14,7 @@
 #include "vault/index.h"
 
 #define CHUNK_BYTES (64 * 1024)
+#define HEAD_CACHE 16
 #define CT_BYTES (CHUNK_BYTES + crypto_secretstream_xchacha20poly1305_ABYTES)
 
 struct tree;
@@ -45,6 +46,9 @@ struct coffre_vault {
 	uint8_t pend_hash[32];
 	struct coffre_review *reviews;
 	size_t nreviews, capreviews;
+	/* Head buffers of the first seals of a batch, kept from one batch to
+	 * the next (sodium_malloc'd, POLICY_HEAD_BYTES, wiped after use). */
+	uint8_t *heads[HEAD_CACHE];
 	char err[768];
 };
 
