@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "cli/route_parse.h"
 #include "cli/serve_int.h"
 #include "vault/util.h"
 
@@ -43,33 +44,6 @@ struct spool {
 	uint64_t filelen; /* bytes in the file (whole blocks) */
 	uint64_t total, rpos;
 	int64_t rblk; /* block number held in rbuf, or -1 */
-};
-
-enum route {
-	R_NONE,
-	R_HEALTH,
-	R_DOC_SEAL,
-	R_DOC_LIST,
-	R_DOC_INFO,
-	R_DOC_CONTENT,
-	R_DOC_REVIEW,
-	R_DOC_SHRED,
-	R_USER_SHRED,
-	R_ARC_SEAL,
-	R_ARC_LIST,
-	R_ARC_CONTENT,
-	R_ARC_SHRED,
-	R_CONTRACT_END,
-	R_CONTRACT_HOLD,
-	R_CONTRACT_RELEASE,
-	R_AUDIT,
-	R_AUDIT_REPORT,
-	R_AUDIT_VERIFY,
-	R_AUDIT_SCAN,
-	R_CHECK,
-	R_SWEEP,
-	R_BUNDLE,
-	R_EXPORT
 };
 
 /* What each route takes: method, body, roles. */
@@ -560,23 +534,6 @@ list_cb(void *ctx, const struct coffre_doc *d)
 	return 0;
 }
 
-static int
-parse_num(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return 0;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < lo ||
-	    v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static enum MHD_Result
 do_list(struct MHD_Connection *mc, struct req *r)
 {
@@ -590,7 +547,7 @@ do_list(struct MHD_Connection *mc, struct req *r)
 	l.r = r;
 	l.limit = LIST_DEFAULT;
 	l.after = arg(mc, "after");
-	if (parse_num(arg(mc, "limit"), 1, LIST_MAX, &l.limit) != 0)
+	if (route_parse_num(arg(mc, "limit"), 1, LIST_MAX, &l.limit) != 0)
 		return answer_err(mc, r, 400, "malformed",
 		    "limit takes a number from 1 to 1000");
 	if (st != NULL && (f.status = coffre_status_parse(st)) < 0)
@@ -957,8 +914,9 @@ do_audit(struct MHD_Connection *mc, struct req *r)
 
 	memset(&l, 0, sizeof(l));
 	l.limit = AUDIT_DEFAULT;
-	if (parse_num(arg(mc, "after"), 0, 0x7fffffffffffffffL, &after) != 0 ||
-	    parse_num(arg(mc, "limit"), 1, AUDIT_MAX, &l.limit) != 0)
+	if (route_parse_num(arg(mc, "after"), 0, 0x7fffffffffffffffL, &after) !=
+		0 ||
+	    route_parse_num(arg(mc, "limit"), 1, AUDIT_MAX, &l.limit) != 0)
 		return answer_err(mc, r, 400, "malformed",
 		    "after takes a sequence number, limit a number from 1 to "
 		    "10000");
@@ -1234,108 +1192,6 @@ do_export(struct MHD_Connection *mc, struct req *r)
 
 /* ---- dispatch ---- */
 
-/* Split ${url} into at most 6 segments; -1 if malformed. */
-static int
-split(const char *url, char seg[6][COFFRE_ID_MAX + 1])
-{
-	int n = 0;
-	const char *p = url;
-
-	if (*p != '/')
-		return -1;
-	while (*p == '/') {
-		const char *e;
-		size_t len;
-		p++;
-		e = strchr(p, '/');
-		len = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (len == 0 || len > COFFRE_ID_MAX || n == 6)
-			return -1;
-		memcpy(seg[n], p, len);
-		seg[n][len] = '\0';
-		n++;
-		p += len;
-	}
-	return n;
-}
-
-/* The route of ${url}, its path parameters in r->a; R_NONE if none. */
-static enum route
-route_of(const char *url, struct req *r, int *badid)
-{
-	char s[6][COFFRE_ID_MAX + 1];
-	int n = split(url, s);
-
-	*badid = 0;
-	if (n < 2 || strcmp(s[0], "v1") != 0)
-		return R_NONE;
-	if (n == 2 && strcmp(s[1], "health") == 0)
-		return R_HEALTH;
-	if (n == 2 && strcmp(s[1], "sweep") == 0)
-		return R_SWEEP;
-	if (n == 2 && strcmp(s[1], "check") == 0)
-		return R_CHECK;
-	if (strcmp(s[1], "audit") == 0) {
-		if (n == 2)
-			return R_AUDIT;
-		if (n == 3 && strcmp(s[2], "shred-report") == 0)
-			return R_AUDIT_REPORT;
-		if (n == 3 && strcmp(s[2], "verify") == 0)
-			return R_AUDIT_VERIFY;
-		if (n == 3 && strcmp(s[2], "scan") == 0)
-			return R_AUDIT_SCAN;
-		return R_NONE;
-	}
-	if (n >= 3)
-		snprintf(r->a[0], sizeof(r->a[0]), "%s", s[2]);
-	if (strcmp(s[1], "documents") == 0 || strcmp(s[1], "archives") == 0) {
-		int doc = s[1][0] == 'd';
-		if (n >= 3 && !coffre_valid_docid(s[2]))
-			*badid = 1;
-		if (n == 2)
-			return doc ? R_DOC_SEAL : R_ARC_SEAL; /* or list */
-		if (n == 3)
-			return doc ? R_DOC_INFO : R_ARC_SHRED; /* or shred */
-		if (n == 4 && strcmp(s[3], "content") == 0)
-			return doc ? R_DOC_CONTENT : R_ARC_CONTENT;
-		if (n == 4 && doc && strcmp(s[3], "review") == 0)
-			return R_DOC_REVIEW;
-		return R_NONE;
-	}
-	if (strcmp(s[1], "users") == 0 && (n == 3 || n == 4)) {
-		*badid = !coffre_valid_id(s[2]);
-		if (n == 3)
-			return R_USER_SHRED;
-		return strcmp(s[3], "export") == 0 ? R_EXPORT : R_NONE;
-	}
-	if (n == 2 && strcmp(s[1], "bundles") == 0)
-		return R_BUNDLE;
-	if (strcmp(s[1], "contracts") == 0 && n == 5) {
-		snprintf(r->a[1], sizeof(r->a[1]), "%s", s[3]);
-		*badid = !coffre_valid_id(s[2]) || !coffre_valid_id(s[3]);
-		if (strcmp(s[4], "end") == 0)
-			return R_CONTRACT_END;
-		if (strcmp(s[4], "hold") == 0)
-			return R_CONTRACT_HOLD;
-		if (strcmp(s[4], "release") == 0)
-			return R_CONTRACT_RELEASE;
-	}
-	return R_NONE;
-}
-
-/* The same path with another method may be another route. */
-static enum route
-by_method(enum route rt, const char *method)
-{
-	if (rt == R_DOC_SEAL && strcmp(method, "GET") == 0)
-		return R_DOC_LIST;
-	if (rt == R_ARC_SEAL && strcmp(method, "GET") == 0)
-		return R_ARC_LIST;
-	if (rt == R_DOC_INFO && strcmp(method, "DELETE") == 0)
-		return R_DOC_SHRED;
-	return rt;
-}
-
 static enum MHD_Result
 dispatch(struct MHD_Connection *mc, struct req *r)
 {
@@ -1413,7 +1269,7 @@ first_call(struct MHD_Connection *mc, struct req *r, const char *url,
 	if (cl != NULL && te != NULL)
 		return answer_err(mc, r, 400, "malformed",
 		    "both Content-Length and Transfer-Encoding: refused");
-	r->route = by_method(route_of(url, r, &badid), method);
+	r->route = route_by_method(route_of(url, r->a, &badid), method);
 	if (r->route == R_NONE)
 		return answer_err(mc, r, 404, "not_found", "no such route");
 	if (strcmp(method, routes[r->route].method) != 0)

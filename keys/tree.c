@@ -240,7 +240,9 @@ node_get(struct tree_txn *x, uint64_t id, struct node *n)
 	if (rc != 0)
 		return mdb_fail(x->t, rc);
 	r = d.mv_data;
+	/* Attrs past ATTRS_MAX would overflow the copy a re-key makes. */
 	if (d.mv_size < REC_FIXED || r[0] != 1 ||
+	    bytes_load16(r + 2) > ATTRS_MAX ||
 	    d.mv_size != (size_t)REC_FIXED + bytes_load16(r + 2)) {
 		snprintf(x->t->err, sizeof(x->t->err),
 		    "keys/tree.mdb: corrupt node record %016llx",
@@ -1775,3 +1777,32 @@ tree_pending_first(struct tree_txn *x, uint64_t *seq)
 	*seq = bytes_load64be(k.mv_data);
 	return 0;
 }
+
+#ifdef COFFRE_FUZZING
+/*
+ * For fuzz/fuzz_records.c only (the fuzz build defines COFFRE_FUZZING):
+ * put raw bytes under a raw key in table ${table} (0 nodes, 1 children,
+ * 2 users, 3 fence, 4 meta, 5 contracts, 6 user_contracts, 7
+ * audit_pending) of write transaction ${x}, or delete the key with ${del},
+ * as a damaged file could hold them.  0, or an LMDB error code (-1 for an
+ * unknown table).
+ */
+int tree_fuzz_raw(struct tree_txn *x, int table, const void *key, size_t klen,
+    const void *val, size_t vlen, int del);
+
+int
+tree_fuzz_raw(struct tree_txn *x, int table, const void *key, size_t klen,
+    const void *val, size_t vlen, int del)
+{
+	const MDB_dbi dbi[] = {x->t->nodes, x->t->children, x->t->users,
+	    x->t->fence, x->t->meta, x->t->contracts, x->t->user_contracts,
+	    x->t->pending};
+	MDB_val k = {klen, (void *)(uintptr_t)key};
+	MDB_val v = {vlen, (void *)(uintptr_t)val};
+
+	if (table < 0 || table >= (int)(sizeof(dbi) / sizeof(dbi[0])))
+		return -1;
+	return del ? mdb_del(x->txn, dbi[table], &k, NULL)
+		   : mdb_put(x->txn, dbi[table], &k, &v, 0);
+}
+#endif

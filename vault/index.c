@@ -730,3 +730,30 @@ index_sync(struct index *ix)
 
 	return rc == 0 ? 0 : ifail(ix, rc);
 }
+
+#ifdef COFFRE_FUZZING
+/*
+ * For fuzz/fuzz_records.c only (the fuzz build defines COFFRE_FUZZING):
+ * put raw bytes under a raw key in table ${table} (0 docs, 1 reviews,
+ * 2 by_user, 3 meta, 4 archives, 5 audit) of write transaction ${x}, or
+ * delete the key with ${del}, as a damaged file could hold them.  0, or
+ * an LMDB error code (-1 for an unknown table).
+ */
+int index_fuzz_raw(struct index_txn *x, int table, const void *key, size_t klen,
+    const void *val, size_t vlen, int del);
+
+int
+index_fuzz_raw(struct index_txn *x, int table, const void *key, size_t klen,
+    const void *val, size_t vlen, int del)
+{
+	const MDB_dbi dbi[] = {x->ix->docs, x->ix->reviews, x->ix->by_user,
+	    x->ix->meta, x->ix->archives, x->ix->audit};
+	MDB_val k = {klen, (void *)(uintptr_t)key};
+	MDB_val v = {vlen, (void *)(uintptr_t)val};
+
+	if (table < 0 || table >= (int)(sizeof(dbi) / sizeof(dbi[0])))
+		return -1;
+	return del ? mdb_del(x->txn, dbi[table], &k, NULL)
+		   : mdb_put(x->txn, dbi[table], &k, &v, 0);
+}
+#endif
