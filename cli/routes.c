@@ -183,6 +183,8 @@ answer_lib(struct MHD_Connection *mc, struct req *r, int rc)
 	char msg[1024];
 
 	snprintf(msg, sizeof(msg), "%s", coffre_errmsg(S.v));
+	if (rc == COFFRE_EFAIL)
+		serve_probe();
 	pthread_mutex_unlock(&S.vmu);
 	return answer_code(mc, r, rc, msg, 0, 0);
 }

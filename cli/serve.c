@@ -469,6 +469,11 @@ committer(void *arg)
 			reqs[i] = batch[i]->req;
 		pthread_mutex_lock(&S.vmu);
 		(void)coffre_seal_batch(S.v, reqs, n);
+		for (size_t i = 0; i < n; i++)
+			if (reqs[i].rc == COFFRE_EFAIL) {
+				serve_probe();
+				break;
+			}
 		pthread_mutex_unlock(&S.vmu);
 		pthread_mutex_lock(&S.bmu);
 		S.batches++;
@@ -483,6 +488,30 @@ committer(void *arg)
 	sodium_memzero(reqs, BATCH_MAX * sizeof(*reqs));
 	free(reqs);
 	return NULL;
+}
+
+static int
+probe_none(void *ctx, const struct coffre_doc *d)
+{
+	(void)ctx;
+	(void)d;
+	return 0;
+}
+
+void
+serve_probe(void)
+{
+	/* A listing opens read transactions on both databases. */
+	struct coffre_filter f = {"coffre-daemon-probe", NULL, -1};
+
+	if (__atomic_load_n(&S.fatal, __ATOMIC_ACQUIRE) ||
+	    coffre_list(S.v, &f, probe_none, NULL) != COFFRE_EFAIL)
+		return;
+	slog("the vault's database refuses every request since a failed write "
+	     "(%s): stopping, so that a restart opens it afresh",
+	    coffre_errmsg(S.v));
+	__atomic_store_n(&S.fatal, 1, __ATOMIC_RELEASE);
+	(void)kill(getpid(), SIGTERM);
 }
 
 void
@@ -912,7 +941,7 @@ serve_run(const struct serve_opts *o)
 	pthread_join(ct, NULL);
 	slog("stopped (%llu seals in %llu group commits)",
 	    (unsigned long long)S.batched, (unsigned long long)S.batches);
-	rc = 0;
+	rc = __atomic_load_n(&S.fatal, __ATOMIC_ACQUIRE) ? COFFRE_EFAIL : 0;
 out_pipe:
 	close(S.wake[0]);
 	close(S.wake[1]);

@@ -73,6 +73,7 @@ struct server {
 	struct conn *conns;
 	unsigned nconn, inflight;
 	int stopping;
+	int fatal; /* the vault handle is unusable: stop, exit 1 */
 	/* Refused sockets, closed once their client hangs up. */
 	struct {
 		int fd;
@@ -92,6 +93,14 @@ extern struct server S;
 void slog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *role_name(unsigned bit);
 int comm_in(const char *list, const char *c);
+
+/*
+ * serve_probe(): after a failure (S.vmu held), ask the handle a question
+ * that must work; if the database refuses it too (LMDB refuses everything
+ * once a commit's write failed), stop the daemon with status 1 so that a
+ * restart (coffre.service: Restart=on-failure) opens the vault afresh.
+ */
+void serve_probe(void);
 
 /* seal_submit(j): queue ${j} for the next group commit; wait for it. */
 void seal_submit(struct seal_job *j);

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "keys/bytes.h"
+#include "keys/fault.h"
 #include "keys/tree.h"
 #include "vault/index.h"
 #include "vault/util.h"
@@ -376,6 +377,7 @@ audit_append_opt(coffre_vault *v, struct index_txn *ix, const char *op,
 			 &len)) != 0 ||
 		    (rc = put_line(v, ix, seq + 1, line, len, hash)) != 0)
 			goto out;
+		FAULT_POINT("audit-append");
 		seq++;
 		n++;
 	}
@@ -488,6 +490,7 @@ pend(coffre_vault *v, struct tree_txn *tx, const char *op, const char *result,
 		rc = vault_tree_code(v, -1);
 		goto out;
 	}
+	FAULT_POINT("audit-pend");
 	v->pend_serial = tree_txn_serial(tx);
 	v->pend_seq = seq + 1;
 	v->pend_logged = logged;
