@@ -462,9 +462,21 @@ int
 segment_append_chunk(struct segwriter *w, const uint8_t *ct, size_t len)
 {
 	uint8_t lb[4];
+	int failed, err;
 
-	if (w->failed || len > SEGMENT_CHUNK_MAX)
+	/* The writer thread sets failed and err under the mutex. */
+	pthread_mutex_lock(&w->mu);
+	failed = w->failed;
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	if (failed) {
+		errno = err;
 		return -1;
+	}
+	if (len > SEGMENT_CHUNK_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
 	bytes_store32(lb, (uint32_t)len);
 	if (w_put(w, lb, 4) != 0 || w_put(w, ct, len) != 0)
 		return -1;

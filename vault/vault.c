@@ -1042,6 +1042,24 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 		tree_abort(tx);
 		return vault_index_code(v);
 	}
+	/*
+	 * Fenced users first, before anything is written: a refusal found
+	 * later aborts the pass, and LMDB may then leave what the pass wrote
+	 * (keys wrapped under live keys) in pages it reuses uncleared.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		struct coffre_seal_req *r = items[i].r;
+		uint64_t node;
+		if (items[i].live && !r->archive &&
+		    tree_user_find(tx, r->user, strlen(r->user), &node) ==
+			TREE_EFENCED) {
+			vault_err(v, COFFRE_EGONE,
+			    "user %s was shredded; a returning person gets a "
+			    "new user id",
+			    r->user);
+			item_fail(v, &items[i], COFFRE_EGONE);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct coffre_seal_req *r = items[i].r;
 		if (!items[i].live)
