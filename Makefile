@@ -9,13 +9,24 @@
 #                        tests/unit/test_*.c
 #   make check           scripts/deps.sh, then tests/run.sh: every unit and
 #                        e2e test on build/ and build-san/, then fuzz-smoke
+#   make soak            tests/e2e/t94_faults.sh at length: every crash
+#                        point (with SANITIZE=..., the fault build) and
+#                        injected I/O error, then SOAK_OPS (10000)
+#                        operations killed at random instants
+#   make tsan            build-tsan/coffre (clang, ThreadSanitizer) and
+#                        tests/e2e/t99_tsan.sh: the daemon under 32 clients
+#                        mixing every route beside the embedded command
+#   make coverage        build-cov/ (gcc --coverage), every unit and e2e
+#                        test on it, then the line and branch coverage of
+#                        vault/ and keys/ (gcovr; build-cov/coverage/)
 #   make demo | bench | install | fuzz-smoke | fuzz | format | lint | clean
 #   make help            this list, with the variables
 #
 # Variables: CC, PREFIX, DESTDIR, SANITIZE, FAULTS=0|1, PKGS, CFLAGS and
 # LDFLAGS (added after ours), LDLIBS, BUILDDIR, FUZZ_SECONDS, SECONDS,
 # FUZZ_ONLY, RUN_ARGS (options of tests/run.sh for `make check`, e.g.
-# RUN_ARGS=--quick), V=1 (show the commands).
+# RUN_ARGS=--quick), SOAK_OPS, TSAN_SECONDS (60), V=1 (show the
+# commands).
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
@@ -181,10 +192,12 @@ demo:
 	@bash scripts/deps.sh
 	+@MAKE='$(MAKE)' bash scripts/demo.sh
 
-# The benchmark programs of the key tree, sweep and audit log: each a
-# bench/NAME_bench.c linked against the library (internal headers allowed).
+# The benchmark programs of the key tree, sweep, audit log and daemon: each
+# a bench/NAME_bench.c linked against the library (internal headers
+# allowed); and bench/raw_batch.c, the raw baseline of bench/serve.sh.
 BENCH_SRCS := $(sort $(wildcard bench/*_bench.c))
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILDDIR)/bench/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILDDIR)/bench/%) \
+	$(BUILDDIR)/bench/raw_batch
 
 $(BUILDDIR)/bench/%: bench/%.c $(LIB)
 	$(say) LD $@
@@ -199,6 +212,17 @@ bench:
 	+@$(MAKE) --no-print-directory all bench-tools
 	@COFFRE_BIN="$(CURDIR)/$(BIN)" bash bench/run.sh
 	@BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" bash bench/keys.sh
+	@COFFRE_BIN="$(CURDIR)/$(BIN)" BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" \
+	    bash bench/serve.sh
+
+# The daemon benchmark alone (bench/serve.sh: seals through the socket by
+# 1, 4 and 16 clients against the embedded CLI, restic and raw_batch).
+.PHONY: bench-serve
+bench-serve:
+	@bash scripts/deps.sh
+	+@$(MAKE) --no-print-directory all bench-tools
+	@COFFRE_BIN="$(CURDIR)/$(BIN)" BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" \
+	    bash bench/serve.sh
 
 # Fuzzing: each fuzz/fuzz_NAME.c is a libFuzzer harness, linked against the
 # library compiled with clang under ASan and UBSan.  Seeds are read from
@@ -274,6 +298,53 @@ fuzz-smoke:
 
 fuzz:
 	$(call run_fuzz,$(if $(SECONDS),$(SECONDS),300))
+
+# The fault-injection scenario of `make check` (crash points, I/O errors
+# through tests/faults/iofail.c, a random-kill soak), with no time budget,
+# a disk that stays full (FULL) besides EIO, ENOSPC and short writes, and
+# SOAK_OPS operations in the soak.  The crash points need the fault build:
+# `make soak SANITIZE=address,undefined`.
+SOAK_OPS ?= 10000
+.PHONY: soak
+soak: $(BIN)
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/coffre-soak.XXXXXX") || exit 1; \
+	COFFRE_BIN="$(CURDIR)/$(BIN)" TMPDIR_E2E="$$tmp" \
+	    COFFRE_ROOT="$(CURDIR)" COFFRE_FAULTS=$(FAULTS) \
+	    COFFRE_SANITIZED=$(if $(strip $(SANITIZE)),1,0) \
+	    ASAN_OPTIONS="$${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}" \
+	    UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=99}" \
+	    SOAK_OPS=$(SOAK_OPS) FAULTS_BUDGET=0 \
+	    FAULTS_KINDS="$${FAULTS_KINDS:-EIO ENOSPC SHORT FULL}" \
+	    bash tests/e2e/t94_faults.sh; \
+	st=$$?; chmod -R u+rwX "$$tmp"; rm -rf "$$tmp"; exit $$st
+
+# ThreadSanitizer: build-tsan/coffre (clang -fsanitize=thread, no fault
+# points), then tests/e2e/t99_tsan.sh on it: the daemon with 32 clients
+# mixing every route for TSAN_SECONDS beside the embedded command, SIGTERM
+# under load, and every acknowledged document read back.  TSAN_OPTIONS
+# (halt_on_error=1:second_deadlock_stack=1, tests/tsan.supp) are set by
+# the scenario unless given.  `make check` runs it for 15 s.
+TSAN_BUILDDIR = build-tsan
+TSAN_SECONDS ?= 60
+.PHONY: tsan
+tsan:
+	@bash scripts/deps.sh
+	+@$(MAKE) --no-print-directory CC=clang SANITIZE=thread FAULTS=0 \
+	    BUILDDIR=$(TSAN_BUILDDIR) all
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/coffre-tsan.XXXXXX") || exit 1; \
+	COFFRE_BIN="$(CURDIR)/$(TSAN_BUILDDIR)/coffre" TMPDIR_E2E="$$tmp" \
+	    COFFRE_ROOT="$(CURDIR)" COFFRE_TSAN=1 \
+	    TSAN_SECONDS=$(TSAN_SECONDS) bash tests/e2e/t99_tsan.sh; \
+	st=$$?; chmod -R u+rwX "$$tmp"; rm -rf "$$tmp"; exit $$st
+
+# Line and branch coverage of vault/ and keys/ (tests/coverage.sh): a gcc
+# --coverage build in build-cov/, every unit program and e2e scenario on
+# it, then gcovr: per file and total on stdout, the uncovered lines in
+# build-cov/coverage/lines.txt (and branches.txt, index.html).
+.PHONY: coverage
+coverage:
+	@bash scripts/deps.sh
+	+@MAKE='$(MAKE)' bash tests/coverage.sh
 
 # Sources of our own, for format and lint.
 FORMAT_SRCS = $(sort $(wildcard include/*.h keys/*.[ch] vault/*.[ch] \

@@ -15,6 +15,8 @@ PACKAGES=(
 	libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev
 	# tests: cmocka, libFuzzer's runtime, LMDB's tools, the e2e helpers
 	libcmocka-dev libclang-rt-dev lmdb-utils python3 curl
+	# make coverage: line and branch reports from gcc's counters
+	gcovr
 	# benchmarks (bench/run.sh compares with age, bench/serve.sh with
 	# restic)
 	age time file eatmydata restic

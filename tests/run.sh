@@ -5,7 +5,11 @@
 # one (build-san/, clang, -fsanitize=address,undefined, fault points on):
 # build coffre and the unit tests, run every unit test program
 # (BUILD/tests/test_*), then every end-to-end scenario tests/e2e/t*.sh in
-# name order with COFFRE_BIN=BUILD/coffre.  Last, `make fuzz-smoke`.
+# name order with COFFRE_BIN=BUILD/coffre.  Then the ThreadSanitizer build
+# (build-tsan/, clang, -fsanitize=thread) and its one scenario,
+# tests/e2e/t99_tsan.sh: the daemon under 32 clients for TSAN_SECONDS (15
+# here; 60 with `make tsan`) beside the embedded command; it is skipped on
+# the other builds.  Last, `make fuzz-smoke`.
 #
 # Counted: each cmocka `[       OK ] name` (pass) and `[  FAILED  ] name`
 # (fail); each `PASS: name` / `FAIL: name` line of an e2e scenario or of
@@ -14,15 +18,18 @@
 # and one for a build that fails.  The last line is `N passed, N failed`;
 # the exit status is 1 if anything failed.
 #
-#   tests/run.sh [--quick] [--no-san] [--no-fuzz] [--filter GLOB]
+#   tests/run.sh [--quick] [--no-san] [--no-tsan] [--no-fuzz] [--filter GLOB]
 #
-#   --quick       the normal build only (same as --no-san --no-fuzz)
+#   --quick       the normal build only (same as --no-san --no-tsan
+#                 --no-fuzz)
 #   --filter GLOB only the unit programs and e2e scripts whose name (test_x,
-#                 t10-seal) matches GLOB; skips fuzzing
+#                 t10-seal) matches GLOB; skips fuzzing, and the TSan
+#                 step unless t99_tsan matches
 #
 # Environment: MAKE, CC (normal build), SAN_CC (default clang), SANITIZE
 # (default address,undefined), UNIT_TIMEOUT and E2E_TIMEOUT (seconds a
-# program may run, default 300 and 600), FUZZ_SECONDS.
+# program may run, default 300 and 600), TSAN_SECONDS (default 15),
+# FUZZ_SECONDS.
 
 set -u
 export LC_ALL=C
@@ -37,13 +44,15 @@ UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 SANITIZER_EXIT=99
 do_san=1
+do_tsan=1
 do_fuzz=1
 filter='*'
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--quick) do_san=0 do_fuzz=0 ;;
+	--quick) do_san=0 do_tsan=0 do_fuzz=0 ;;
 	--no-san) do_san=0 ;;
+	--no-tsan) do_tsan=0 ;;
 	--no-fuzz) do_fuzz=0 ;;
 	--filter)
 		[ $# -ge 2 ] || { echo "run.sh: --filter needs a glob" >&2; exit 2; }
@@ -282,7 +291,22 @@ if [ "$do_san" = 1 ]; then
 	SANLOGS=
 fi
 
-# 3. The fuzz harnesses, briefly.
+# 3. ThreadSanitizer: the daemon under load (tests/e2e/t99_tsan.sh, which
+# reads TSan's reports from the daemon's stderr itself), briefly.
+# shellcheck disable=SC2254
+case t99_tsan in $filter) ;; *) do_tsan=0 ;; esac
+if [ "$do_tsan" = 1 ]; then
+	faults=0 sanitized=0
+	if build "ThreadSanitizer, $SAN_CC" CC="$SAN_CC" SANITIZE=thread \
+	    FAULTS=0 BUILDDIR=build-tsan; then
+		section "e2e scenario under ThreadSanitizer: build-tsan"
+		export COFFRE_TSAN=1 TSAN_SECONDS=${TSAN_SECONDS:-15}
+		run_e2e build-tsan "$ROOT/build-tsan/coffre" tests/e2e/t99_tsan.sh
+		unset COFFRE_TSAN
+	fi
+fi
+
+# 4. The fuzz harnesses, briefly.
 if [ "$do_fuzz" = 1 ]; then
 	section "fuzz-smoke"
 	log=$LOGDIR/fuzz.log
