@@ -452,7 +452,10 @@ shred_json(const struct coffre_shred_result *s)
 static int
 visible(const struct req *r, const char *community)
 {
-	if (r->role != ROLE_REVIEWER || (r->c->roles & ROLE_BACKEND))
+	/* A backend sees everything, on the routes a backend may take. */
+	if (r->role != ROLE_REVIEWER ||
+	    ((r->c->roles & ROLE_BACKEND) &&
+		(routes[r->route].roles & ROLE_BACKEND)))
 		return 1;
 	return r->c->reviewer_all || comm_in(r->c->comms, community);
 }
@@ -508,7 +511,7 @@ do_seal(struct MHD_Connection *mc, struct req *r, int archive)
 struct listing {
 	const struct req *r;
 	const char *after;
-	int passed;
+	uint8_t after_raw[UTIL_DOCID_RAW]; /* ids list in their raw order */
 	long limit, n;
 	json_t *a;
 	char last[COFFRE_DOCID_LEN + 1];
@@ -522,9 +525,13 @@ list_cb(void *ctx, const struct coffre_doc *d)
 
 	if (!visible(l->r, d->community))
 		return 0;
-	if (l->after != NULL && !l->passed) {
-		l->passed = strcmp(d->id, l->after) == 0;
-		return 0;
+	if (l->after != NULL) {
+		/* Past the cursor, even if the cursor's own document no
+		 * longer matches the filter. */
+		uint8_t raw[UTIL_DOCID_RAW];
+		if (util_docid_decode(d->id, raw) != 0 ||
+		    memcmp(raw, l->after_raw, UTIL_DOCID_RAW) <= 0)
+			return 0;
 	}
 	if (l->n == l->limit) {
 		l->more = 1;
@@ -557,7 +564,9 @@ do_list(struct MHD_Connection *mc, struct req *r)
 		    "status takes pending, approved, rejected or shredded");
 	if ((f.user != NULL && !coffre_valid_id(f.user)) ||
 	    (f.community != NULL && !coffre_valid_id(f.community)) ||
-	    (l.after != NULL && !coffre_valid_docid(l.after)))
+	    (l.after != NULL &&
+		(!coffre_valid_docid(l.after) ||
+		    util_docid_decode(l.after, l.after_raw) != 0)))
 		return answer_err(mc, r, 400, "malformed",
 		    "malformed user, community or cursor");
 	l.a = json_array();
@@ -1067,15 +1076,18 @@ import_cb(void *ctx, const struct coffre_import_entry *e)
 {
 	struct import_answer *a = ctx;
 
+	json_t *j;
+
 	if (e->sealed)
-		json_array_append_new(a->sealed,
-		    json_pack("{s:s,s:s,s:s,s:I,s:I}", "entry", e->entry, "id",
-			e->id, "type", e->type, "size", (json_int_t)e->size,
-			"index", a->n));
+		j = json_pack("{s:s,s:s,s:s,s:I,s:I}", "entry", e->entry, "id",
+		    e->id, "type", e->type, "size", (json_int_t)e->size,
+		    "index", a->n);
 	else
-		json_array_append_new(a->rejected,
-		    json_pack("{s:s,s:s,s:I}", "entry", e->entry, "reason",
-			e->reason, "index", a->n));
+		j = json_pack("{s:s,s:s,s:I}", "entry", e->entry, "reason",
+		    e->reason, "index", a->n);
+	if (j == NULL)
+		return COFFRE_EFAIL; /* never drop an entry from the answer */
+	json_array_append_new(e->sealed ? a->sealed : a->rejected, j);
 	a->n++;
 	return 0;
 }
@@ -1102,7 +1114,10 @@ do_bundle(struct MHD_Connection *mc, struct req *r)
 	lib_enter(r);
 	rc = coffre_import(S.v, user, comm, actor, spool_read, spool_lseek,
 	    r->sp, import_cb, &a, &res);
-	if (rc != 0 && res.sealed + res.rejected == 0) {
+	/* 201 for a bundle read (some entries may be rejected); a shredded
+	 * user or a failure is the error, as on the vault directory. */
+	if (rc != 0 &&
+	    (rc != COFFRE_EREJECT || res.sealed + res.rejected == 0)) {
 		json_decref(a.sealed);
 		json_decref(a.rejected);
 		return answer_lib(mc, r, rc);

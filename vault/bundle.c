@@ -245,6 +245,13 @@ printable(const char *in, char *out, size_t outlen)
 		else
 			out[n++] = in[i];
 	}
+	/* Cut short: never in the middle of a UTF-8 character. */
+	if (in[i] != '\0' && utf8) {
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0xC0)
+			n--;
+	}
 	out[n] = '\0';
 }
 
@@ -480,17 +487,25 @@ coffre_import(coffre_vault *v, const char *user, const char *community,
 			if (report(&im, name, NULL, why, 1) != 0)
 				break;
 			/*
-			 * Never read: skipped by libarchive (from its sizes
-			 * where the format gives them, an encrypted entry
-			 * included; by decompressing in a gzip stream, which
-			 * the bundle's size bounds).
+			 * A zip entry whose size is known is skipped unread
+			 * (libarchive seeks, or reads past it compressed);
+			 * any other is read to its end through the counts, so
+			 * that skipping it passes no limit.
 			 */
-			if (archive_read_data_skip(a) != ARCHIVE_OK) {
-				snprintf(msg, sizeof(msg),
-				    "unreadable after an entry: %s",
-				    archive_error_string(a) != NULL
-					? archive_error_string(a)
-					: "damaged");
+			if (((archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) ==
+				    ARCHIVE_FORMAT_ZIP &&
+				archive_entry_size_is_set(e))
+				? archive_read_data_skip(a) != ARCHIVE_OK
+				: drain(&in, scratch) != 0) {
+				if (in.why != WHY_NONE)
+					(void)stop_reason(&in, msg,
+					    sizeof(msg));
+				else
+					snprintf(msg, sizeof(msg),
+					    "unreadable after an entry: %s",
+					    archive_error_string(a) != NULL
+						? archive_error_string(a)
+						: "damaged");
 				(void)report(&im, "(rest of the bundle)", NULL,
 				    msg, 1);
 				break;
