@@ -214,6 +214,15 @@ bench:
 	@BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" bash bench/keys.sh
 	@COFFRE_BIN="$(CURDIR)/$(BIN)" BENCH_DIR="$(CURDIR)/$(BUILDDIR)/bench" \
 	    bash bench/serve.sh
+	@COFFRE_BIN="$(CURDIR)/$(BIN)" bash bench/bundle.sh
+
+# Import and export alone (bench/bundle.sh: 500 documents of 2 MiB, against
+# tar and unzip on the same files).
+.PHONY: bench-bundle
+bench-bundle:
+	@bash scripts/deps.sh
+	+@$(MAKE) --no-print-directory all
+	@COFFRE_BIN="$(CURDIR)/$(BIN)" bash bench/bundle.sh
 
 # The daemon benchmark alone (bench/serve.sh: seals through the socket by
 # 1, 4 and 16 clients against the embedded CLI, restic and raw_batch).

@@ -19,7 +19,7 @@ PACKAGES=(
 	gcovr
 	# benchmarks (bench/run.sh compares with age, bench/serve.sh with
 	# restic)
-	age time file eatmydata restic
+	age time file eatmydata restic zip unzip
 )
 
 if [ "${1:-}" = "--list" ]; then
