@@ -142,7 +142,8 @@ rec_append(struct fx *f, struct rec *r)
 		assert_int_equal(segment_append_chunk(w, r->data[i],
 				     r->lens[i]),
 		    0);
-	if (segment_append_finish(w, r->size, &r->loc, 1, err, sizeof(err)) != 0)
+	if (segment_append_finish(w, r->size, &r->loc, 1, err, sizeof(err)) !=
+	    0)
 		fail_msg("segment_append_finish: %s", err);
 	f->end = r->loc.offset + r->loc.length;
 	return 0;
