@@ -47,7 +47,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum cls { C_WRITE = 1, C_SYNC = 2 };
+enum cls {
+	C_WRITE = 1,
+	C_SYNC = 2
+};
 
 static unsigned long counter;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -145,8 +148,7 @@ map_path(const void *addr, char *buf, size_t cap)
 		nl = strchr(line, '\n');
 		if (nl != NULL)
 			*nl++ = '\0';
-		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || a < lo ||
-		    a >= hi)
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || a < lo || a >= hi)
 			continue;
 		p = strchr(line, '/');
 		if (p != NULL)
@@ -179,7 +181,7 @@ decide(enum cls c, const char *call, const char *path)
 		if (len > 0)
 			(void)!syscall(SYS_write, logfd, line,
 			    (size_t)len < sizeof(line) ? (size_t)len
-						      : sizeof(line) - 1);
+						       : sizeof(line) - 1);
 	}
 	return fail;
 }
@@ -207,7 +209,7 @@ fail_now(void)
 #define REAL(type, name, args)                                                 \
 	static type(*real_##name) args;                                        \
 	if (real_##name == NULL)                                               \
-		*(void **)&real_##name = real(#name)
+	*(void **)&real_##name = real(#name)
 
 ssize_t
 write(int fd, const void *buf, size_t len)
