@@ -24,6 +24,7 @@
 #include "keys/bytes.h"
 #include "keys/fault.h"
 #include "keys/lmdbcheck.h"
+#include "keys/lmdbgrow.h"
 #include "keys/root.h"
 #include "keys/tree.h"
 
@@ -70,6 +71,10 @@ struct tree {
 	pthread_t eraser;
 	int erasing, erase_rc;
 	uint64_t serials; /* transactions begun */
+	/* The map (keys/lmdbgrow.h): transactions open now; a transaction
+	 * filled it; times it grew, and of those after a full one. */
+	int ntxn, mapfull;
+	unsigned grows, fulls;
 	char erase_err[256];
 	char err[256];
 };
@@ -101,6 +106,8 @@ static int
 mdb_fail(struct tree *t, int rc)
 {
 	snprintf(t->err, sizeof(t->err), "keys/tree.mdb: %s", mdb_strerror(rc));
+	if (rc == MDB_MAP_FULL)
+		t->mapfull = 1;
 	return -1;
 }
 
@@ -676,6 +683,55 @@ tree_errmsg(const struct tree *t)
 	return t->err;
 }
 
+/* Before a transaction: adopt or grow the map (keys/lmdbgrow.h). */
+static int
+tree_map_prepare(struct tree *t, int write)
+{
+	int rc, grown;
+
+	rc = lmdbgrow_prepare(t->env, t->ntxn, write, write && t->mapfull,
+	    &grown);
+	if (rc != 0)
+		return mdb_fail(t, rc);
+	if (grown) {
+		t->grows++;
+		t->fulls += (unsigned)t->mapfull;
+		t->mapfull = 0;
+	}
+	return 0;
+}
+
+int
+tree_map_size(struct tree *t, uint64_t bytes)
+{
+	int rc;
+
+	if (t->ntxn != 0)
+		return 0;
+	if ((rc = lmdbgrow_initial(t->env, bytes, TREE_MAPSIZE)) != 0)
+		return mdb_fail(t, rc);
+	return 0;
+}
+
+int
+tree_map_grow(struct tree *t)
+{
+	unsigned before = t->fulls;
+
+	if (!t->mapfull || t->ntxn != 0)
+		return 0;
+	if (tree_map_prepare(t, 1) != 0)
+		return -1;
+	return t->fulls > before;
+}
+
+void
+tree_map_stats(const struct tree *t, unsigned *grows, unsigned *fulls)
+{
+	*grows = t->grows;
+	*fulls = t->fulls;
+}
+
 static void *
 erase_thread(void *arg)
 {
@@ -709,6 +765,8 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 
 	if (tree_settle(t) != 0)
 		return -1;
+	if (tree_map_prepare(t, write) != 0)
+		return -1;
 	if (write && lmdbcheck_freelist(t->env) != 0) {
 		terr(t, "%s",
 		    "keys/tree.mdb: corrupt free-page list (refusing to write)");
@@ -722,11 +780,12 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 	x->t = t;
 	x->write = write;
 	x->serial = ++t->serials;
-	if ((rc = mdb_txn_begin(t->env, NULL, write ? 0 : MDB_RDONLY,
+	if ((rc = lmdbgrow_begin(t->env, t->ntxn, write ? 0 : MDB_RDONLY,
 		 &x->txn)) != 0) {
 		free(x);
 		return mdb_fail(t, rc);
 	}
+	t->ntxn++;
 	rc = meta_get(x, "epoch", &epoch);
 	if (rc == TREE_ENOTFOUND && write && t->epoch == 1) {
 		/* Being created. */
@@ -756,6 +815,7 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 err:
 	mdb_txn_abort(x->txn);
 	free(x);
+	t->ntxn--;
 	return -1;
 }
 
@@ -819,6 +879,7 @@ tree_abort(struct tree_txn *x)
 		return;
 	if (x->txn != NULL)
 		mdb_txn_abort(x->txn);
+	x->t->ntxn--;
 	sodium_free(x->newroot);
 	free(x);
 }
@@ -1653,7 +1714,7 @@ tree_last_txnid(struct tree *t)
 
 	/* Our own counter, not LMDB's transaction id: mdb_copy -c (a
 	 * compaction) keeps the former and resets the latter. */
-	if (mdb_txn_begin(t->env, NULL, MDB_RDONLY, &txn) != 0)
+	if (lmdbgrow_begin(t->env, t->ntxn, MDB_RDONLY, &txn) != 0)
 		return 0;
 	if (mdb_get(txn, t->meta, &k, &d) == 0 && d.mv_size == 8)
 		n = bytes_load64(d.mv_data);

@@ -67,6 +67,24 @@ void tree_close(struct tree *t);
 const char *tree_errmsg(const struct tree *t);
 
 /*
+ * tree_map_size(t, bytes): the LMDB map of keys/tree.mdb starts at ${bytes}
+ * (0: 64 GiB), raised to what the data holds; it grows by itself after
+ * (keys/lmdbgrow.h).  With no transaction open.  0 or -1.
+ */
+int tree_map_size(struct tree *t, uint64_t bytes);
+
+/*
+ * tree_map_grow(t): after a failure, with no transaction open: 1 when a
+ * transaction had filled the map and the map was doubled (run that
+ * transaction again), 0 when not, -1 when it could not grow.
+ */
+int tree_map_grow(struct tree *t);
+
+/* tree_map_stats(t, grows, fulls): times the map grew, and of those after a
+ * transaction filled it. */
+void tree_map_stats(const struct tree *t, unsigned *grows, unsigned *fulls);
+
+/*
  * tree_begin(t, write, out): start a transaction.  A write transaction
  * also finishes a root change that crashed (erases a stale slot); call it
  * only under the vault's writer lock.  Returns 0 or -1.

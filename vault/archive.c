@@ -764,16 +764,40 @@ sweep_doc(void *ctx, const struct idoc *d)
 	return add_node(s, d->keyid);
 }
 
-int
-coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
+/* The documents a sweep destroyed, marked in the index. */
+static int
+sweep_mark_docs(coffre_vault *v, struct sweeping *s)
+{
+	struct index_txn *ix = NULL;
+
+	if (index_begin(v->index, 1, v->mackey, &ix) != 0)
+		return vault_index_code(v);
+	for (size_t i = 0; i < s->ndocs; i++) {
+		s->docs[i].status = COFFRE_SHREDDED;
+		s->docs[i].snamelen = 0;
+		if (index_doc_put(ix, &s->docs[i]) != 0) {
+			index_abort(ix);
+			return vault_index_code(v);
+		}
+	}
+	if (index_commit_lazy(ix) != 0)
+		return vault_index_code(v);
+	return 0;
+}
+
+/* coffre_sweep(), once; *again when it must run again (the map grew). */
+static int
+sweep_once(coffre_vault *v, struct coffre_sweep_result *res, int retry,
+    int *again)
 {
 	struct sweeping s;
 	struct tree_shred_stats st = {0};
 	struct audit_ev ev;
 	uint8_t fp[16 * 16];
 	struct index_txn *ix = NULL;
-	int rc;
+	int rc, committed = 0;
 
+	*again = 0;
 	memset(res, 0, sizeof(*res));
 	memset(&s, 0, sizeof(s));
 	memset(&st, 0, sizeof(st));
@@ -865,29 +889,20 @@ coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
 			rc = vault_tree_code(v, rc);
 			goto out;
 		}
-		if ((rc = mark_gone_archives(v, &res->archives)) != 0)
-			goto out;
-		if (s.ndocs > 0) {
-			if (index_begin(v->index, 1, v->mackey, &ix) != 0) {
-				rc = vault_index_code(v);
-				goto out;
-			}
-			for (size_t i = 0; i < s.ndocs; i++) {
-				s.docs[i].status = COFFRE_SHREDDED;
-				s.docs[i].snamelen = 0;
-				if (index_doc_put(ix, &s.docs[i]) != 0) {
-					rc = vault_index_code(v);
-					goto out;
-				}
-			}
-			rc = index_commit_lazy(ix);
-			ix = NULL;
-			if (rc != 0) {
-				rc = vault_index_code(v);
-				goto out;
-			}
-			res->documents = s.ndocs;
+		committed = 1;
+		/* The keys are gone; the index says so, each part run again
+		 * when it filled the map (now grown). */
+		for (int tries = 0;; tries++) {
+			rc = mark_gone_archives(v, &res->archives);
+			if (rc == 0 && s.ndocs > 0)
+				rc = sweep_mark_docs(v, &s);
+			if (rc != COFFRE_EFAIL || tries == VAULT_MAP_TRIES ||
+			    index_map_grow(v->index) != 1)
+				break;
 		}
+		if (rc != 0)
+			goto out;
+		res->documents = s.ndocs;
 	}
 	if (s.n == 0) {
 		/* A sweep that found nothing is on record too. */
@@ -914,8 +929,23 @@ out:
 	index_abort(ix);
 	index_abort(s.ix);
 	tree_abort(s.tx);
+	/* Nothing was committed: after the map grew, all of it again. */
+	*again =
+	    rc == COFFRE_EFAIL && !committed && retry && vault_map_grow(v) == 1;
 	vault_unlock(v);
 	free(s.nodes);
 	free(s.docs);
 	return rc;
+}
+
+int
+coffre_sweep(coffre_vault *v, struct coffre_sweep_result *res)
+{
+	int rc, again = 0;
+
+	for (int tries = 0;; tries++) {
+		rc = sweep_once(v, res, tries < VAULT_MAP_TRIES, &again);
+		if (!again)
+			return rc;
+	}
 }

@@ -191,6 +191,21 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 				c->max_entries = x;
 			else
 				c->max_ratio = x;
+		} else if (strcmp(k, "map_size") == 0) {
+			char *end;
+			unsigned long long x;
+			errno = 0;
+			x = strtoull(v, &end, 10);
+			if (*v < '1' || *v > '9' || *end != '\0' ||
+			    errno != 0 || x < (1ULL << 20) ||
+			    x > (1ULL << 46)) {
+				snprintf(err, errlen,
+				    "coffre.conf line %d: map_size takes a "
+				    "number of bytes from 2^20 to 2^46",
+				    lineno);
+				return -1;
+			}
+			c->map_size = x;
 		} else if (strcmp(k, "allow") == 0) {
 			if (c->nallow >= CONFIG_ALLOW_MAX ||
 			    strlen(v) > CONFIG_ALLOW_LEN || *v == '\0') {

@@ -38,6 +38,9 @@ struct config {
 	/* Bundles (import): the total of their documents, the entries, and
 	 * the compression ratio, each at most. */
 	uint64_t max_bundle, max_entries, max_ratio;
+	/* The LMDB maps' size at open (0: 64 GiB); they grow by themselves
+	 * (keys/lmdbgrow.h). */
+	uint64_t map_size;
 };
 
 /* config_defaults(c): the defaults of SPEC.md (32 MiB, section 7's types). */

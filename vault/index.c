@@ -17,6 +17,7 @@
 #include "keys/bytes.h"
 #include "keys/fault.h"
 #include "keys/lmdbcheck.h"
+#include "keys/lmdbgrow.h"
 #include "vault/index.h"
 
 #define DOC_FIXED 56
@@ -26,6 +27,9 @@
 struct index {
 	MDB_env *env;
 	MDB_dbi docs, reviews, by_user, meta, archives, audit;
+	/* The map, as in keys/tree.c. */
+	int ntxn, mapfull;
+	unsigned grows, fulls;
 	char err[256];
 };
 
@@ -39,6 +43,8 @@ static int
 ifail(struct index *ix, int rc)
 {
 	snprintf(ix->err, sizeof(ix->err), "index.mdb: %s", mdb_strerror(rc));
+	if (rc == MDB_MAP_FULL)
+		ix->mapfull = 1;
 	return -1;
 }
 
@@ -125,6 +131,55 @@ index_errmsg(const struct index *ix)
 	return ix->err;
 }
 
+/* Before a transaction: adopt or grow the map (keys/lmdbgrow.h). */
+static int
+index_map_prepare(struct index *ix, int write)
+{
+	int rc, grown;
+
+	rc = lmdbgrow_prepare(ix->env, ix->ntxn, write, write && ix->mapfull,
+	    &grown);
+	if (rc != 0)
+		return ifail(ix, rc);
+	if (grown) {
+		ix->grows++;
+		ix->fulls += (unsigned)ix->mapfull;
+		ix->mapfull = 0;
+	}
+	return 0;
+}
+
+int
+index_map_size(struct index *ix, uint64_t bytes)
+{
+	int rc;
+
+	if (ix->ntxn != 0)
+		return 0;
+	if ((rc = lmdbgrow_initial(ix->env, bytes, INDEX_MAPSIZE)) != 0)
+		return ifail(ix, rc);
+	return 0;
+}
+
+int
+index_map_grow(struct index *ix)
+{
+	unsigned before = ix->fulls;
+
+	if (!ix->mapfull || ix->ntxn != 0)
+		return 0;
+	if (index_map_prepare(ix, 1) != 0)
+		return -1;
+	return ix->fulls > before;
+}
+
+void
+index_map_stats(const struct index *ix, unsigned *grows, unsigned *fulls)
+{
+	*grows = ix->grows;
+	*fulls = ix->fulls;
+}
+
 int
 index_begin(struct index *ix, int write, const uint8_t *mackey,
     struct index_txn **out)
@@ -136,15 +191,20 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 		snprintf(ix->err, sizeof(ix->err), "out of memory");
 		return -1;
 	}
+	if (index_map_prepare(ix, write) != 0) {
+		free(x);
+		return -1;
+	}
 	if (write && lmdbcheck_freelist(ix->env) != 0) {
 		free(x);
 		return icorrupt(ix, "free-page list (refusing to write)");
 	}
-	if ((rc = mdb_txn_begin(ix->env, NULL, write ? 0 : MDB_RDONLY,
+	if ((rc = lmdbgrow_begin(ix->env, ix->ntxn, write ? 0 : MDB_RDONLY,
 		 &x->txn)) != 0) {
 		free(x);
 		return ifail(ix, rc);
 	}
+	ix->ntxn++;
 	x->ix = ix;
 	x->mackey = mackey;
 	*out = x;
@@ -159,6 +219,7 @@ index_commit(struct index_txn *x)
 
 	FAULT_POINT("index-commit");
 	rc = mdb_txn_commit(x->txn);
+	ix->ntxn--;
 	free(x);
 	if (rc != 0)
 		return ifail(ix, rc);
@@ -187,6 +248,7 @@ index_abort(struct index_txn *x)
 	if (x == NULL)
 		return;
 	mdb_txn_abort(x->txn);
+	x->ix->ntxn--;
 	free(x);
 }
 

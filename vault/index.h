@@ -57,6 +57,12 @@ void index_close(struct index *ix);
 /* index_errmsg(ix): the last error's detail, owned by ${ix}. */
 const char *index_errmsg(const struct index *ix);
 
+/* index_map_size(), index_map_grow(), index_map_stats(): the map of
+ * index.mdb, as tree_map_size() and the others of keys/tree.h. */
+int index_map_size(struct index *ix, uint64_t bytes);
+int index_map_grow(struct index *ix);
+void index_map_stats(const struct index *ix, unsigned *grows, unsigned *fulls);
+
 /*
  * index_begin(ix, write, mackey, out): start a transaction whose records
  * are checked and signed with ${mackey} (32 bytes, kept by the caller for

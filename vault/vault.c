@@ -178,6 +178,14 @@ vault_index_code(coffre_vault *v)
 	return vault_err(v, COFFRE_EFAIL, "%s", index_errmsg(v->index));
 }
 
+int
+vault_map_grow(coffre_vault *v)
+{
+	int t = tree_map_grow(v->tree), i = index_map_grow(v->index);
+
+	return t == 1 || i == 1;
+}
+
 /* Derive the body (1) or metadata (2) subkey of a document key. */
 static void
 subkey(coffre_vault *v, uint64_t which)
@@ -427,6 +435,15 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 	}
 	if (index_open(dir, 0, &v->index, errbuf, errlen) != 0 ||
 	    segment_store_open(dir, 0, &v->segs, errbuf, errlen) != 0) {
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	if (v->conf.map_size != 0 &&
+	    (tree_map_size(v->tree, v->conf.map_size) != 0 ||
+		index_map_size(v->index, v->conf.map_size) != 0)) {
+		snprintf(errbuf, errlen, "%s", index_errmsg(v->index));
+		if (tree_map_size(v->tree, v->conf.map_size) != 0)
+			snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
 		rc = COFFRE_EFAIL;
 		goto err;
 	}
@@ -959,23 +976,50 @@ seal_one(coffre_vault *v, struct sealing *s, struct seal_item *it,
 	return 0;
 }
 
-/* Commit the sealed items: segments, key tree, then the index. */
+/* seal_pass(): run the pass again (not a COFFRE_E* code). */
+#define SEAL_AGAIN (-1)
+
+/*
+ * A pass was aborted because a transaction filled its map, now grown: the
+ * pass runs again (SEAL_AGAIN), and the items it read up to ${upto} are
+ * read again, but for those that cannot be.
+ */
 static int
-seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
-    struct tree_txn *tx, struct index_txn *ix)
+seal_reread(coffre_vault *v, struct seal_item *items, size_t upto)
+{
+	for (size_t j = 0; j < upto; j++)
+		if (items[j].live && items[j].r->seek == NULL) {
+			vault_err(v, COFFRE_EFAIL,
+			    "the vault's database was full and has grown; "
+			    "this document cannot be read again: send it "
+			    "again");
+			item_fail(v, &items[j], COFFRE_EFAIL);
+		}
+	return SEAL_AGAIN;
+}
+
+/*
+ * The index part of a seal: the records of the sealed items, their events,
+ * and the commit.  ${ix} is committed or aborted.  It can run again in a
+ * new transaction (after the map grew): the sequence is raised past the
+ * items' numbers, drawn in the first one.
+ */
+static int
+seal_index(coffre_vault *v, struct seal_item *items, size_t n,
+    struct index_txn *ix)
 {
 	char actor[sizeof(v->actor)];
 	struct audit_ev ev;
+	uint64_t next = 0, top = 0;
 	int rc;
 
-	if (segment_sync(v->segs, v->err, sizeof(v->err)) != 0) {
-		tree_abort(tx);
+	for (size_t i = 0; i < n; i++)
+		if (items[i].live && bytes_load64be(items[i].d.id) > top)
+			top = bytes_load64be(items[i].d.id);
+	if (index_meta_u64(ix, "next_doc", &next) != 0 ||
+	    (next <= top && index_meta_put_u64(ix, "next_doc", top + 1) != 0)) {
 		index_abort(ix);
-		return COFFRE_EFAIL;
-	}
-	if ((rc = tree_commit(tx)) != 0) {
-		index_abort(ix);
-		return vault_tree_code(v, rc);
+		return vault_index_code(v);
 	}
 	memcpy(actor, v->actor, sizeof(actor));
 	for (size_t i = 0; i < n; i++) {
@@ -1021,8 +1065,36 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
 	return 0;
 }
 
-/* seal_pass(): run the pass again (not a COFFRE_E* code). */
-#define SEAL_AGAIN (-1)
+/* Commit the sealed items: segments, key tree, then the index. */
+static int
+seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
+    struct tree_txn *tx, struct index_txn *ix)
+{
+	int rc;
+
+	if (segment_sync(v->segs, v->err, sizeof(v->err)) != 0) {
+		tree_abort(tx);
+		index_abort(ix);
+		return COFFRE_EFAIL;
+	}
+	if ((rc = tree_commit(tx)) != 0) {
+		index_abort(ix);
+		rc = vault_tree_code(v, rc);
+		return rc == COFFRE_EFAIL && vault_map_grow(v) == 1
+		    ? seal_reread(v, items, n)
+		    : rc;
+	}
+	/* The keys are in: a full index map is grown and the index part run
+	 * again, nothing read twice. */
+	for (int tries = 0;; tries++) {
+		rc = seal_index(v, items, n, ix);
+		if (rc != COFFRE_EFAIL || tries == VAULT_MAP_TRIES ||
+		    index_map_grow(v->index) != 1)
+			return rc;
+		if (index_begin(v->index, 1, v->mackey, &ix) != 0)
+			return vault_index_code(v);
+	}
+}
 
 /*
  * One pass over the live items in one pair of transactions.  Returns 0
@@ -1076,6 +1148,8 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 		sodium_memzero(v->dk, 32);
 		tree_abort(tx);
 		index_abort(ix);
+		if (batch && rc == COFFRE_EFAIL && vault_map_grow(v) == 1)
+			return seal_reread(v, items, i + 1);
 		if (batch)
 			return rc;
 		item_fail(v, &items[i], rc);
@@ -1809,9 +1883,33 @@ mark_shredded(coffre_vault *v, struct index_txn *ix, struct idoc *d)
 	return 0;
 }
 
-int
-coffre_shred_user(coffre_vault *v, const char *user,
-    struct coffre_shred_result *res)
+/* The records of a shredded user's documents, and the event, in the index. */
+static int
+shred_user_mark(coffre_vault *v, struct marking *m)
+{
+	int rc = 0;
+
+	if (index_begin(v->index, 1, v->mackey, &m->ix) != 0)
+		return vault_index_code(v);
+	for (size_t i = 0; rc == 0 && i < m->n; i++)
+		rc = mark_shredded(v, m->ix, &m->batch[i]);
+	if (rc == 0)
+		rc = audit_flush(v, m->ix);
+	if (rc == 0) {
+		rc = index_commit_lazy(m->ix);
+		m->ix = NULL;
+		if (rc != 0)
+			rc = vault_index_code(v);
+	}
+	index_abort(m->ix);
+	m->ix = NULL;
+	return rc;
+}
+
+/* coffre_shred_user(), once; *again when it must run again (the map grew). */
+static int
+shred_user_once(coffre_vault *v, const char *user,
+    struct coffre_shred_result *res, int retry, int *again)
 {
 	struct tree_shred_stats st = {0};
 	struct tree_txn *tx = NULL;
@@ -1821,6 +1919,7 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	char idxerr[256] = "";
 	int rc, fenced = 0, committed = 0;
 
+	*again = 0;
 	memset(res, 0, sizeof(*res));
 	if (!coffre_valid_id(user))
 		return vault_err(v, COFFRE_EREJECT,
@@ -1889,19 +1988,11 @@ coffre_shred_user(coffre_vault *v, const char *user,
 	 * the documents read as gone anyway, the event waits in the key
 	 * tree, and check --repair marks the records.
 	 */
-	if (index_begin(v->index, 1, v->mackey, &m.ix) != 0) {
-		rc = vault_index_code(v);
-		goto out;
-	}
-	for (size_t i = 0; rc == 0 && i < m.n; i++)
-		rc = mark_shredded(v, m.ix, &m.batch[i]);
-	if (rc == 0)
-		rc = audit_flush(v, m.ix);
-	if (rc == 0) {
-		rc = index_commit_lazy(m.ix);
-		m.ix = NULL;
-		if (rc != 0)
-			rc = vault_index_code(v);
+	for (int tries = 0;; tries++) {
+		rc = shred_user_mark(v, &m);
+		if (rc != COFFRE_EFAIL || tries == VAULT_MAP_TRIES ||
+		    index_map_grow(v->index) != 1)
+			break;
 	}
 	res->documents = m.n;
 	if (rc == 0 && idxerr[0] != '\0')
@@ -1915,7 +2006,10 @@ out:
 		rc = vault_tree_code(v, -1);
 	index_abort(m.ix);
 	tree_abort(tx);
-	if (rc == COFFRE_EFAIL && !committed) {
+	/* Nothing was committed: after the map grew, all of it again. */
+	*again =
+	    rc == COFFRE_EFAIL && !committed && retry && vault_map_grow(v) == 1;
+	if (rc == COFFRE_EFAIL && !committed && !*again) {
 		/* A shred that failed is on record, not only one that ran. */
 		audit_ev_init(&ev);
 		audit_ev_str(&ev, "user", user);
@@ -1924,6 +2018,20 @@ out:
 	vault_unlock(v);
 	free(m.batch);
 	return rc;
+}
+
+int
+coffre_shred_user(coffre_vault *v, const char *user,
+    struct coffre_shred_result *res)
+{
+	int rc, again = 0;
+
+	for (int tries = 0;; tries++) {
+		rc = shred_user_once(v, user, res, tries < VAULT_MAP_TRIES,
+		    &again);
+		if (!again)
+			return rc;
+	}
 }
 
 int

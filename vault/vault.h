@@ -81,6 +81,15 @@ int vault_tree_code(coffre_vault *v, int rc);
 int vault_index_code(coffre_vault *v);
 
 /*
+ * vault_map_grow(v): after a failure, with no transaction open: 1 when a
+ * transaction had filled an LMDB map and that map was doubled, so the
+ * operation may run again; else 0 (keys/lmdbgrow.h).  An operation tries
+ * at most VAULT_MAP_TRIES times more.
+ */
+#define VAULT_MAP_TRIES 8
+int vault_map_grow(coffre_vault *v);
+
+/*
  * vault_doc_load(v, id, d, key): the record of document ${id} into ${d};
  * with ${key}, its key into v->dk.  0 or a COFFRE_E* code.
  */

@@ -829,6 +829,73 @@ test_next_seq(void **state)
 	index_abort(x);
 }
 
+/* Put ${n} meta records "m%06u" in one transaction; the first that fails. */
+static unsigned
+fill(struct fx *f, unsigned n, int *rc)
+{
+	struct index_txn *x = begin(f, 1);
+	char name[16];
+	unsigned i;
+
+	*rc = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "m%06u", i);
+		if ((*rc = index_meta_put_u64(x, name, i)) != 0) {
+			index_abort(x);
+			return i;
+		}
+	}
+	*rc = index_commit(x);
+	return i;
+}
+
+/*
+ * A transaction that fills the map fails with MDB_MAP_FULL and is aborted;
+ * index_map_grow() doubles the map, and the same transaction, run again,
+ * commits (keys/lmdbgrow.h).  Small ones grow the map before they begin.
+ */
+static void
+test_map_full_grows(void **state)
+{
+	struct fx *f = *state;
+	unsigned grows, fulls, n = 60000, done;
+	struct index_txn *x;
+	uint64_t val;
+	int rc, tries = 0;
+
+	assert_int_equal(index_map_grow(f->ix), 0); /* nothing was full */
+	assert_int_equal(index_map_size(f->ix, 1 << 20), 0);
+	done = fill(f, n, &rc);
+	assert_int_equal(rc, -1);
+	assert_true(done < n);
+	assert_non_null(strstr(index_errmsg(f->ix), "MDB_MAP_FULL"));
+	index_map_stats(f->ix, &grows, &fulls);
+	assert_int_equal(fulls, 0);
+	while (rc != 0) {
+		assert_true(++tries <= 8);
+		assert_int_equal(index_map_grow(f->ix), 1);
+		done = fill(f, n, &rc);
+	}
+	assert_int_equal(done, n);
+	index_map_stats(f->ix, &grows, &fulls);
+	assert_int_equal(fulls, (unsigned)tries);
+	assert_true(grows >= fulls);
+	/* Everything is there, after a reopen at the small size too. */
+	ix_reopen(f);
+	assert_int_equal(index_map_size(f->ix, 1 << 20), 0);
+	x = begin(f, 0);
+	assert_int_equal(index_meta_u64(x, "m059999", &val), 0);
+	assert_int_equal(val, 59999);
+	index_abort(x);
+	/* Small transactions grow the map ahead of them: none fills it. */
+	x = begin(f, 1);
+	assert_int_equal(index_meta_put_u64(x, "last", 1), 0);
+	assert_int_equal(index_commit(x), 0);
+	index_map_stats(f->ix, &grows, &fulls);
+	assert_int_equal(fulls, 0);
+	assert_true(grows >= 1);
+}
+
 int
 main(void)
 {
@@ -847,6 +914,7 @@ main(void)
 	    T(test_by_user_unauthenticated),
 	    T(test_seg_end),
 	    T(test_next_seq),
+	    T(test_map_full_grows),
 	};
 #undef T
 

@@ -139,6 +139,31 @@ test_bundle_limits(void **state)
 	free(c);
 }
 
+/* map_size: bytes from 2^20 to 2^46; 0 (absent) keeps the default. */
+static void
+test_map_size(void **state)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(c, "max_document_bytes = 1024\n", err,
+			     sizeof(err)),
+	    0);
+	assert_true(c->map_size == 0);
+	assert_int_equal(parse(c, "map_size = 1048576\n", err, sizeof(err)), 0);
+	assert_true(c->map_size == (1ULL << 20));
+	assert_int_equal(parse(c, "map_size = 70368744177664\n", err,
+			     sizeof(err)),
+	    0);
+	assert_true(c->map_size == (1ULL << 46));
+	assert_refused(c, "map_size = 1048575", "from 2^20 to 2^46");
+	assert_refused(c, "map_size = 70368744177665", "from 2^20 to 2^46");
+	assert_refused(c, "map_size = 1G", "from 2^20 to 2^46");
+	assert_refused(c, "map_size = ", "from 2^20 to 2^46");
+	free(c);
+}
+
 /* Retention classes: a kind given again replaces its days (one class);
  * at most CONFIG_CLASSES_MAX kinds; a kind must be an id; 0 to 36500
  * days. */
@@ -254,6 +279,7 @@ main(void)
 	    cmocka_unit_test(test_daemon_limits),
 	    cmocka_unit_test(test_socket_group),
 	    cmocka_unit_test(test_bundle_limits),
+	    cmocka_unit_test(test_map_size),
 	    cmocka_unit_test(test_retention_classes),
 	    cmocka_unit_test(test_days),
 	    cmocka_unit_test(test_strerror),

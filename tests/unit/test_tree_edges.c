@@ -685,12 +685,72 @@ test_pending(void **state)
 	tree_abort(x);
 }
 
+/* ${n} new leaves under ${owner} in one transaction; how many went in. */
+static unsigned
+leaves_fill(struct fx *f, uint64_t owner, unsigned n, int *rc, uint64_t *leaf)
+{
+	uint8_t *key = sodium_malloc(TREE_KEY_BYTES);
+	struct tree_txn *x = begin(f, 1);
+	unsigned i;
+
+	assert_non_null(key);
+	*rc = 0;
+	for (i = 0; i < n; i++)
+		if ((*rc = tree_leaf_new(x, owner, TREE_KIND_DOC, key, leaf)) !=
+		    0)
+			break;
+	if (*rc == 0)
+		*rc = tree_commit(x);
+	else
+		tree_abort(x);
+	sodium_free(key);
+	return i;
+}
+
+/*
+ * keys/tree.mdb's map: a transaction that fills it is aborted, the map
+ * doubled by tree_map_grow(), and the transaction run again commits; the
+ * keys it made open after a reopen at the small size.
+ */
+static void
+test_map_full_grows(void **state)
+{
+	struct fx *f = *state;
+	uint64_t owner = user_node(f, "u"), last = 0;
+	unsigned grows, fulls, n = 12000, done;
+	uint8_t key[TREE_KEY_BYTES];
+	int rc, tries = 0;
+
+	assert_int_equal(tree_map_grow(f->t), 0);
+	assert_int_equal(tree_map_size(f->t, 1 << 20), 0);
+	done = leaves_fill(f, owner, n, &rc, &last);
+	assert_int_equal(rc, -1);
+	assert_true(done < n);
+	assert_non_null(strstr(tree_errmsg(f->t), "MDB_MAP_FULL"));
+	while (rc != 0) {
+		assert_true(++tries <= 8);
+		assert_int_equal(tree_map_grow(f->t), 1);
+		done = leaves_fill(f, owner, n, &rc, &last);
+	}
+	assert_int_equal(done, n);
+	tree_map_stats(f->t, &grows, &fulls);
+	assert_int_equal(fulls, (unsigned)tries);
+	reopen(f);
+	assert_int_equal(tree_map_size(f->t, 1 << 20), 0);
+	assert_int_equal(node_key(f, last, key), 0);
+	(void)leaf_new(f, owner, key);
+	tree_map_stats(f->t, &grows, &fulls);
+	assert_int_equal(fulls, 0);
+	assert_true(grows >= 1);
+}
+
 int
 main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_shred_refuses_structure),
+	    T(test_map_full_grows),
 	    T(test_shred_missing_ids),
 	    T(test_one_root_change),
 	    T(test_limits),

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <lmdb.h>
@@ -1326,6 +1327,126 @@ test_names(void **state)
 	assert_int_equal(COFFRE_EREJECT, 5);
 }
 
+static int mseeks;
+
+static int
+count_one(void *ctx, const struct coffre_doc *d)
+{
+	(void)d;
+	++*(int *)ctx;
+	return 0;
+}
+
+static int
+count_docs(struct fx *f, const char *user)
+{
+	struct coffre_filter flt = {user, NULL, -1};
+	int n = 0;
+
+	assert_int_equal(coffre_list(f->v, &flt, count_one, &n), 0);
+	return n;
+}
+
+static int
+mseek(void *ctx, uint64_t off)
+{
+	struct mreader *r = ctx;
+
+	if (off > r->len)
+		return -1;
+	r->pos = (size_t)off;
+	mseeks++;
+	return 0;
+}
+
+static void
+ignore_report(void *ctx, int problem, const char *msg)
+{
+	(void)ctx;
+	if (problem)
+		fprintf(stderr, "check: %s\n", msg);
+}
+
+/*
+ * LMDB map growth (MDB_MAP_FULL), through the public API: with 1 MiB maps
+ * (map_size in coffre.conf), one batch of 8,000 documents fills both maps
+ * in its transactions; each is run again after the map grew, and nothing
+ * is lost.  Then a shred of all of them in one transaction, and single
+ * seals that grow the maps ahead of them.
+ */
+static void
+test_map_growth(void **state)
+{
+	struct fx *f = *state;
+	static const char conf[] = "map_size = 1048576\n";
+	enum {
+		N = 8000,
+		LEN = 64
+	};
+	struct coffre_seal_req *reqs = calloc(N, sizeof(*reqs));
+	struct mreader *rd = calloc(N, sizeof(*rd));
+	struct coffre_shred_result sr;
+	struct coffre_check_result cr;
+	struct coffre_verify_result vr;
+	struct mwriter w = {0};
+	char p[TU_PATH_MAX], id[23], type[COFFRE_TYPE_MAX + 1];
+	uint8_t *pdf = pdf_make((size_t)N * LEN);
+	struct stat sb;
+	uint64_t size;
+
+	assert_non_null(reqs);
+	assert_non_null(rd);
+	tu_write(tu_path(p, f->vdir, "coffre.conf"), conf, sizeof(conf) - 1,
+	    O_CREAT | O_EXCL);
+	vopen(f);
+	for (size_t i = 0; i < N; i++) {
+		/* Each a PDF: the head, then its own random bytes. */
+		memcpy(pdf + i * LEN, pdf, 16);
+		rd[i].buf = pdf + i * LEN;
+		rd[i].len = LEN;
+		reqs[i].user = "many";
+		reqs[i].group = "acme";
+		reqs[i].name = "a-name-to-seal.pdf";
+		reqs[i].rd = mread;
+		reqs[i].rdctx = &rd[i];
+		reqs[i].seek = mseek;
+	}
+	mseeks = 0;
+	if (coffre_seal_batch(f->v, reqs, N) != 0)
+		fail_msg("coffre_seal_batch: %s", reqs[0].err);
+	/* Each pass moves every input to its start: a second pass ran, after
+	 * the key tree's map filled (8,000 keys fill 1 MiB; the index part
+	 * is run again on its own, nothing read twice). */
+	assert_true(mseeks > N);
+	assert_int_equal(stat(tu_path(p, f->vdir, "index.mdb"), &sb), 0);
+	assert_true(sb.st_size > (1 << 20));
+	for (size_t i = 0; i < N; i += 499) {
+		assert_int_equal(reqs[i].rc, 0);
+		assert_int_equal(open_doc(f, reqs[i].id, &w), 0);
+		assert_int_equal(w.len, LEN);
+		assert_memory_equal(w.buf, pdf + i * LEN, LEN);
+	}
+	assert_int_equal(count_docs(f, "many"), N);
+	assert_int_equal(coffre_shred_user(f->v, "many", &sr), 0);
+	assert_int_equal(sr.documents, N);
+	assert_int_equal(open_doc(f, reqs[0].id, &w), COFFRE_EGONE);
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(seal_buf(f->v, "one", "acme", NULL, "n.pdf",
+				     pdf + (size_t)i * LEN, LEN, 0, id, type,
+				     &size),
+		    0);
+	assert_int_equal(coffre_check(f->v, 0, ignore_report, NULL, &cr), 0);
+	assert_int_equal(cr.problems, 0);
+	assert_int_equal(coffre_audit_verify(f->v, &vr), 0);
+	assert_int_equal(vr.first_bad, 0);
+	vopen(f);
+	assert_int_equal(count_docs(f, "one"), 200);
+	mwriter_reset(&w);
+	free(pdf);
+	free(rd);
+	free(reqs);
+}
+
 int
 main(void)
 {
@@ -1333,6 +1454,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_open_missing),
+	    T(test_map_growth),
 	    T(test_seal_open_small),
 	    T(test_multi_chunk),
 	    T(test_list_and_review),
