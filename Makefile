@@ -168,8 +168,21 @@ unit: $(UNIT_BINS)
 $(BUILDDIR)/tests/%: $(BUILDDIR)/obj/tests/unit/%.o $(LIB)
 	$(say) LD $@
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) \
-	    $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(TEST_WRAP) -o $@ $< $(LIB) $(PKG_LIBS) \
+	    $(TEST_LIBS) $(LDLIBS)
+
+# test_failures fails, one at a time, every call of these the library
+# makes: each goes through its wrapper in tests/unit/test_failures.c.
+FAIL_WRAPS := malloc calloc realloc sodium_malloc mdb_txn_begin mdb_get \
+	mdb_put mdb_del mdb_cursor_open mdb_cursor_get mdb_cursor_del \
+	mdb_dbi_open mdb_env_info mdb_env_open mdb_env_set_flags \
+	mdb_txn_commit pread pwrite write fstat lstat fsync fdatasync \
+	ftruncate mkdir unlink flock pthread_create magic_load \
+	json_object_set_new json_array_append_new open fopen opendir \
+	magic_open archive_read_new archive_write_new json_dumps json_loadb \
+	json_string newlocale mmap
+$(BUILDDIR)/tests/test_failures: TEST_WRAP = \
+	$(foreach f,$(FAIL_WRAPS),-Wl,--wrap=$(f))
 
 install: $(BIN) docs/coffre.1
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -563,12 +563,13 @@ env_open(struct tree *t, const char *keysdir)
 		 &t->pending)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "user_contracts",
 		 MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
-		 &t->user_contracts)) != 0 ||
-	    (rc = mdb_txn_commit(txn)) != 0) {
-		if (txn != NULL)
-			mdb_txn_abort(txn);
+		 &t->user_contracts)) != 0) {
+		mdb_txn_abort(txn);
 		return mdb_fail(t, rc);
 	}
+	/* A failed commit ends the transaction itself. */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return mdb_fail(t, rc);
 	return 0;
 }
 

@@ -757,12 +757,14 @@ coffre_export_open(coffre_vault *v, const char *user, int format,
 	}
 	memset(&l, 0, sizeof(l));
 	l.x = x;
-	if ((rc = coffre_list(v, &f, x_collect, &l)) != 0)
-		goto fail;
+	rc = coffre_list(v, &f, x_collect, &l);
 	if (l.failed) {
+		/* The callback stopped the listing (its 1 is not a code). */
 		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto fail;
 	}
+	if (rc != 0)
+		goto fail;
 	/* The metadata of each, with reviews, for the manifest. */
 	for (size_t i = 0; i < x->n; i++) {
 		struct coffre_doc d;

@@ -30,6 +30,9 @@ struct checking {
 	int *keyless_arc; /* ...and whether each is an archive */
 	size_t capkeyless_arc;
 	int fatal;
+	/* The index or the key tree was not read whole: what looks orphan or
+	 * keyless may not be, and nothing is repaired. */
+	int incomplete;
 };
 
 static void report(struct checking *c, int problem, const char *fmt, ...)
@@ -156,8 +159,9 @@ check_leaf(void *ctx, uint64_t id, int kind, uint64_t parent)
 	if (kind != TREE_KIND_DOC && kind != TREE_KIND_ARCHIVE)
 		return 0;
 	c->res->leaves++;
-	if (bsearch(&id, c->keyids, c->nkeyids, sizeof(uint64_t), u64cmp) !=
-	    NULL)
+	if (c->nkeyids > 0 &&
+	    bsearch(&id, c->keyids, c->nkeyids, sizeof(uint64_t), u64cmp) !=
+		NULL)
 		return 0;
 	report(c, 1,
 	    "key leaf %016llx has no index record (a seal that crashed "
@@ -263,16 +267,17 @@ coffre_check(coffre_vault *v, int fix, coffre_report_fn fn, void *ctx,
 		rc = index_arcs(ix, check_arc, &c);
 	if (rc == -1) {
 		report(&c, 1, "%s", index_errmsg(v->index));
-		c.fatal = 1;
+		c.fatal = c.incomplete = 1;
 		rc = 0;
 	}
 	if (rc != 0)
 		goto out;
-	qsort(c.keyids, c.nkeyids, sizeof(uint64_t), u64cmp);
+	if (c.nkeyids > 0)
+		qsort(c.keyids, c.nkeyids, sizeof(uint64_t), u64cmp);
 	rc = tree_leaves(c.tx, check_leaf, &c);
 	if (rc == -1) {
 		report(&c, 1, "%s", tree_errmsg(v->tree));
-		c.fatal = 1;
+		c.fatal = c.incomplete = 1;
 		rc = 0;
 	}
 	if (rc != 0)
@@ -281,7 +286,12 @@ coffre_check(coffre_vault *v, int fix, coffre_report_fn fn, void *ctx,
 	ix = NULL;
 	tree_abort(c.tx);
 	c.tx = NULL;
-	if (fix && (rc = repair(&c)) != 0)
+	if (fix && c.incomplete && c.norphans + c.nkeyless > 0)
+		report(&c, 1,
+		    "nothing repaired: the index or the key tree could not be "
+		    "read whole, so what looks orphan may not be; run check "
+		    "--repair again once they read");
+	else if (fix && (rc = repair(&c)) != 0)
 		goto out;
 	rc = res->problems > res->repaired ? COFFRE_EFAIL : 0;
 	if (rc != 0)

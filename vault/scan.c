@@ -35,13 +35,23 @@
 
 #define SAMPLE_BYTES 32
 #define NAME_BYTES 8
+#define NAME_CONFIRM 32 /* bytes of a name a hit must match, at most */
 #define SAMPLES_PER_DOC 8
 #define HASH_BASE 0x100000001b3ULL
 #define FILTER_BITS 24
 
-/* A set of byte strings of one length, found by a rolling hash. */
+/*
+ * A set of byte strings of one length, found by a rolling hash.  With
+ * ${confirm}, each entry keeps more of its string (a length byte, then up
+ * to NAME_CONFIRM bytes), and a hit must match all of that: a name found by
+ * its first 8 bytes only would be found in any file that holds a word it
+ * starts with ("contract" in the audit log's JSON, say).  Names that share
+ * their first 8 bytes share an entry, which keeps their common prefix.
+ */
 struct markers {
-	size_t w;       /* window */
+	size_t w; /* window */
+	int confirm;
+	size_t stride;  /* bytes an entry takes in ${bytes} */
 	uint64_t top;   /* HASH_BASE^(w-1) */
 	uint64_t *hash; /* open addressing, 0 = empty */
 	uint32_t *idx;  /* index into bytes */
@@ -97,10 +107,12 @@ hash_bytes(const uint8_t *p, size_t w)
 }
 
 static int
-markers_init(struct markers *m, size_t w)
+markers_init(struct markers *m, size_t w, int confirm)
 {
 	memset(m, 0, sizeof(*m));
 	m->w = w;
+	m->confirm = confirm;
+	m->stride = confirm ? 1 + NAME_CONFIRM : w;
 	m->top = 1;
 	for (size_t i = 1; i < w; i++)
 		m->top *= HASH_BASE;
@@ -149,14 +161,15 @@ markers_grow(struct markers *m)
 }
 
 static int
-markers_add(struct markers *m, const uint8_t *p)
+markers_add(struct markers *m, const uint8_t *p, size_t len)
 {
 	uint64_t h = hash_bytes(p, m->w);
-	size_t j;
+	size_t j, keep = len < NAME_CONFIRM ? len : NAME_CONFIRM;
+	uint8_t *e;
 
 	if ((m->n + 1) * 2 > m->cap && markers_grow(m) != 0)
 		return -1;
-	if (m->nbytes + m->w > m->capbytes) {
+	if (m->nbytes + m->stride > m->capbytes) {
 		size_t cap = m->capbytes ? m->capbytes * 2 : 64 * 1024;
 		uint8_t *nb = sodium_malloc(cap);
 		if (nb == NULL)
@@ -168,32 +181,58 @@ markers_add(struct markers *m, const uint8_t *p)
 		m->bytes = nb;
 		m->capbytes = cap;
 	}
-	for (j = h & (m->cap - 1); m->hash[j] != 0; j = (j + 1) & (m->cap - 1))
-		if (m->hash[j] == h &&
-		    memcmp(m->bytes + m->idx[j], p, m->w) == 0)
-			return 0; /* already there */
-	memcpy(m->bytes + m->nbytes, p, m->w);
+	for (j = h & (m->cap - 1); m->hash[j] != 0;
+	     j = (j + 1) & (m->cap - 1)) {
+		e = m->bytes + m->idx[j];
+		if (m->hash[j] != h ||
+		    memcmp(m->confirm ? e + 1 : e, p, m->w) != 0)
+			continue;
+		if (m->confirm) {
+			/* Already there: keep the prefix both share. */
+			size_t k = m->w;
+			while (k < e[0] && k < keep && e[1 + k] == p[k])
+				k++;
+			e[0] = (uint8_t)k;
+		}
+		return 0;
+	}
+	e = m->bytes + m->nbytes;
+	if (m->confirm) {
+		e[0] = (uint8_t)keep;
+		memcpy(e + 1, p, keep);
+	} else {
+		memcpy(e, p, m->w);
+	}
 	m->hash[j] = h;
 	m->idx[j] = (uint32_t)m->nbytes;
-	m->nbytes += m->w;
+	m->nbytes += m->stride;
 	m->n++;
 	m->filter[(h >> 40) >> 3] |= (uint8_t)(1u << ((h >> 40) & 7));
 	return 0;
 }
 
-/* Does the window at ${p} with rolling hash ${h} match a marker? */
+/*
+ * Does the window at ${p} (${avail} bytes from it to the end of the file)
+ * with rolling hash ${h} match a marker?
+ */
 static int
-markers_hit(const struct markers *m, uint64_t h, const uint8_t *p)
+markers_hit(const struct markers *m, uint64_t h, const uint8_t *p, size_t avail)
 {
+	const uint8_t *e;
 	size_t j;
 
 	h |= 1;
 	if (!(m->filter[(h >> 40) >> 3] & (1u << ((h >> 40) & 7))))
 		return 0;
-	for (j = h & (m->cap - 1); m->hash[j] != 0; j = (j + 1) & (m->cap - 1))
-		if (m->hash[j] == h &&
-		    memcmp(m->bytes + m->idx[j], p, m->w) == 0)
+	for (j = h & (m->cap - 1); m->hash[j] != 0;
+	     j = (j + 1) & (m->cap - 1)) {
+		e = m->bytes + m->idx[j];
+		if (m->hash[j] != h)
+			continue;
+		if (!m->confirm ? memcmp(e, p, m->w) == 0
+				: e[0] <= avail && memcmp(e + 1, p, e[0]) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -238,17 +277,26 @@ sample_doc(void *ctx, const struct idoc *d)
 	if (vault_open_text(v, d->id, "name", d->sname, d->snamelen, name,
 		COFFRE_NAME_MAX) == 0 &&
 	    strlen(name) >= NAME_BYTES) {
-		if (markers_add(&s->name, (const uint8_t *)name) != 0)
+		if (markers_add(&s->name, (const uint8_t *)name,
+			strlen(name)) != 0)
 			return vault_err(v, COFFRE_EFAIL, "out of memory");
 	}
 	sodium_memzero(name, sizeof(name));
 	s->firstlen = 0;
-	(void)vault_stream_body(v, d, ids, first_chunk, s);
+	if (vault_stream_body(v, d, ids, first_chunk, s) != 0 &&
+	    s->firstlen == 0) {
+		/* Its first chunk did not come (first_chunk() stops the
+		 * stream after it): no samples of it, and what the scan says
+		 * would not cover it. */
+		report(s, 1, "document %s could not be sampled: %s", ids,
+		    coffre_errmsg(v));
+		s->failed = 1;
+	}
 	for (b = 0; b + SAMPLE_BYTES <= s->firstlen && taken < SAMPLES_PER_DOC;
 	     b += SAMPLE_BYTES) {
 		if (!high_entropy(s->first + b, SAMPLE_BYTES))
 			continue;
-		if (markers_add(&s->body, s->first + b) != 0)
+		if (markers_add(&s->body, s->first + b, SAMPLE_BYTES) != 0)
 			return vault_err(v, COFFRE_EFAIL, "out of memory");
 		taken++;
 	}
@@ -276,7 +324,17 @@ try_candidate(struct scanning *s, const char *path, size_t off,
 	if (!s->pkey_ok || s->pkey_id != parent) {
 		s->pkey_ok = 0;
 		s->pkey_id = parent;
-		if (tree_parent_key(s->tx, parent, s->pkey) != 0)
+		int rc = tree_parent_key(s->tx, parent, s->pkey);
+		if (rc == -1) {
+			/* Not known to be destroyed: it could not be checked. */
+			report(s, 1,
+			    "%s offset %zu: a stale key record could not be "
+			    "checked: %s",
+			    path, off, tree_errmsg(s->v->tree));
+			s->failed = 1;
+			return;
+		}
+		if (rc != 0)
 			return; /* parent destroyed: nothing opens it */
 		s->pkey_ok = 1;
 	}
@@ -336,7 +394,8 @@ scan_bytes(struct scanning *s, const char *path, const uint8_t *p, size_t n)
 		if (i >= NAME_BYTES)
 			hn -= s->name.top * HASH_BASE * p[i - NAME_BYTES];
 		if (i + 1 >= SAMPLE_BYTES && s->body.n > 0 &&
-		    markers_hit(&s->body, hb, p + i + 1 - SAMPLE_BYTES)) {
+		    markers_hit(&s->body, hb, p + i + 1 - SAMPLE_BYTES,
+			n - (i + 1 - SAMPLE_BYTES))) {
 			s->res->plaintext_hits++;
 			report(s, 1,
 			    "%s offset %zu: plaintext of a live document in "
@@ -344,7 +403,8 @@ scan_bytes(struct scanning *s, const char *path, const uint8_t *p, size_t n)
 			    path, i + 1 - SAMPLE_BYTES);
 		}
 		if (i + 1 >= NAME_BYTES && s->name.n > 0 &&
-		    markers_hit(&s->name, hn, p + i + 1 - NAME_BYTES)) {
+		    markers_hit(&s->name, hn, p + i + 1 - NAME_BYTES,
+			n - (i + 1 - NAME_BYTES))) {
 			s->res->plaintext_hits++;
 			report(s, 1,
 			    "%s offset %zu: a document name in the clear", path,
@@ -428,8 +488,8 @@ coffre_scan(coffre_vault *v, coffre_report_fn fn, void *ctx,
 	s.got = sodium_malloc(32);
 	s.cur = sodium_malloc(32);
 	if (s.first == NULL || s.pkey == NULL || s.got == NULL ||
-	    s.cur == NULL || markers_init(&s.body, SAMPLE_BYTES) != 0 ||
-	    markers_init(&s.name, NAME_BYTES) != 0) {
+	    s.cur == NULL || markers_init(&s.body, SAMPLE_BYTES, 0) != 0 ||
+	    markers_init(&s.name, NAME_BYTES, 1) != 0) {
 		rc = vault_err(v, COFFRE_EFAIL, "out of memory");
 		goto out0;
 	}

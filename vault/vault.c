@@ -1204,8 +1204,16 @@ coffre_seal_batch(coffre_vault *v, struct coffre_seal_req *reqs, size_t n)
 
 	if (n == 0)
 		return 0;
-	if ((items = calloc(n, sizeof(*items))) == NULL)
-		return vault_err(v, COFFRE_EFAIL, "out of memory");
+	if ((items = calloc(n, sizeof(*items))) == NULL) {
+		/* Every request has its answer, this one too. */
+		vault_err(v, COFFRE_EFAIL, "out of memory");
+		for (size_t i = 0; i < n; i++) {
+			reqs[i].rc = COFFRE_EFAIL;
+			snprintf(reqs[i].err, sizeof(reqs[i].err), "%s",
+			    v->err);
+		}
+		return COFFRE_EFAIL;
+	}
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < n; i++) {
 		items[i].r = &reqs[i];
