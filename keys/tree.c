@@ -106,8 +106,7 @@ static int
 mdb_fail(struct tree *t, int rc)
 {
 	snprintf(t->err, sizeof(t->err), "keys/tree.mdb: %s", mdb_strerror(rc));
-	if (rc == MDB_MAP_FULL)
-		t->mapfull = 1;
+	t->mapfull |= rc == MDB_MAP_FULL;
 	return -1;
 }
 

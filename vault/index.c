@@ -43,8 +43,7 @@ static int
 ifail(struct index *ix, int rc)
 {
 	snprintf(ix->err, sizeof(ix->err), "index.mdb: %s", mdb_strerror(rc));
-	if (rc == MDB_MAP_FULL)
-		ix->mapfull = 1;
+	ix->mapfull |= rc == MDB_MAP_FULL;
 	return -1;
 }
 
