@@ -176,6 +176,7 @@ $(BUILDDIR)/tests/%: $(BUILDDIR)/obj/tests/unit/%.o $(LIB)
 FAIL_WRAPS := malloc calloc realloc sodium_malloc mdb_txn_begin mdb_get \
 	mdb_put mdb_del mdb_cursor_open mdb_cursor_get mdb_cursor_del \
 	mdb_dbi_open mdb_env_info mdb_env_open mdb_env_set_flags \
+	mdb_env_set_mapsize \
 	mdb_txn_commit pread pwrite write fstat lstat fsync fdatasync \
 	ftruncate mkdir unlink flock pthread_create magic_load \
 	json_object_set_new json_array_append_new open fopen opendir \

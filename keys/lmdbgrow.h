@@ -23,18 +23,23 @@
 
 #include <lmdb.h>
 
-/* The largest map we ask for: 64 TiB, far below x86-64's address space. */
-#define LMDBGROW_MAX (1ULL << 46)
+/* The largest map we ask for: 16 TiB, so that both maps of a vault fit
+ * in x86-64's 128 TiB of user address space, with room to spare. */
+#define LMDBGROW_MAX (1ULL << 44)
 
 /*
  * Adopt the map size another process set, when the data it committed no
  * longer fits ours; then, when ${write}, grow the map until a quarter of
  * it is free, or double it at least once when ${full} (a transaction has
  * just filled it).  *grown (if not NULL) is set to 1 when the map grew.
- * Returns 0 or an LMDB code.
+ * Returns 0 or an LMDB code.  When mdb_env_set_mapsize() itself failed,
+ * *dead is set: LMDB has unmapped the old map by then, and the environment
+ * may only be closed (any other call would read the pages it no longer
+ * maps).
  */
 static inline int
-lmdbgrow_prepare(MDB_env *env, int open, int write, int full, int *grown)
+lmdbgrow_prepare(MDB_env *env, int open, int write, int full, int *grown,
+    int *dead)
 {
 	MDB_envinfo in;
 	MDB_stat st;
@@ -52,8 +57,11 @@ lmdbgrow_prepare(MDB_env *env, int open, int write, int full, int *grown)
 	size = in.me_mapsize;
 	if (used > size) {
 		/* Another process grew it: its size is in the meta page. */
-		if ((rc = mdb_env_set_mapsize(env, 0)) != 0 ||
-		    (rc = mdb_env_info(env, &in)) != 0)
+		if ((rc = mdb_env_set_mapsize(env, 0)) != 0) {
+			*dead = 1;
+			return rc;
+		}
+		if ((rc = mdb_env_info(env, &in)) != 0)
 			return rc;
 		size = in.me_mapsize;
 	}
@@ -69,8 +77,10 @@ lmdbgrow_prepare(MDB_env *env, int open, int write, int full, int *grown)
 	if (want <= size)
 		return full ? MDB_MAP_FULL : 0;
 	want -= want % st.ms_psize;
-	if ((rc = mdb_env_set_mapsize(env, (size_t)want)) != 0)
+	if ((rc = mdb_env_set_mapsize(env, (size_t)want)) != 0) {
+		*dead = 1;
 		return rc;
+	}
 	if (grown != NULL)
 		*grown = 1;
 	return 0;
@@ -78,27 +88,35 @@ lmdbgrow_prepare(MDB_env *env, int open, int write, int full, int *grown)
 
 /*
  * mdb_txn_begin(), which adopts a map another process grew past the data
- * (MDB_MAP_RESIZED) and tries once more.
+ * (MDB_MAP_RESIZED) and tries once more.  *dead as above.
  */
 static inline int
-lmdbgrow_begin(MDB_env *env, int open, unsigned flags, MDB_txn **txn)
+lmdbgrow_begin(MDB_env *env, int open, unsigned flags, MDB_txn **txn, int *dead)
 {
 	int rc = mdb_txn_begin(env, NULL, flags, txn);
 
-	if (rc == MDB_MAP_RESIZED && open == 0 &&
-	    mdb_env_set_mapsize(env, 0) == 0)
+	if (rc == MDB_MAP_RESIZED && open == 0) {
+		if ((rc = mdb_env_set_mapsize(env, 0)) != 0) {
+			*dead = 1;
+			return rc;
+		}
 		rc = mdb_txn_begin(env, NULL, flags, txn);
+	}
 	return rc;
 }
 
 /*
  * The map of ${env} at open: ${size} bytes (0 keeps ${dflt}); LMDB raises
- * it to what the data already holds.
+ * it to what the data already holds.  *dead as above.
  */
 static inline int
-lmdbgrow_initial(MDB_env *env, uint64_t size, uint64_t dflt)
+lmdbgrow_initial(MDB_env *env, uint64_t size, uint64_t dflt, int *dead)
 {
-	return mdb_env_set_mapsize(env, (size_t)(size != 0 ? size : dflt));
+	int rc = mdb_env_set_mapsize(env, (size_t)(size != 0 ? size : dflt));
+
+	if (rc != 0)
+		*dead = 1;
+	return rc;
 }
 
 #endif /* !COFFRE_LMDBGROW_H */

@@ -73,7 +73,7 @@ struct tree {
 	uint64_t serials; /* transactions begun */
 	/* The map (keys/lmdbgrow.h): transactions open now; a transaction
 	 * filled it; times it grew, and of those after a full one. */
-	int ntxn, mapfull;
+	int ntxn, mapfull, dead; /* dead: only mdb_env_close() is safe */
 	unsigned grows, fulls;
 	char erase_err[256];
 	char err[256];
@@ -689,8 +689,14 @@ tree_map_prepare(struct tree *t, int write)
 {
 	int rc, grown;
 
+	if (t->dead) {
+		terr(t, "%s",
+		    "keys/tree.mdb: its map could not be moved (out of address "
+		    "space?): open the vault again");
+		return -1;
+	}
 	rc = lmdbgrow_prepare(t->env, t->ntxn, write, write && t->mapfull,
-	    &grown);
+	    &grown, &t->dead);
 	if (rc != 0)
 		return mdb_fail(t, rc);
 	if (grown) {
@@ -708,7 +714,7 @@ tree_map_size(struct tree *t, uint64_t bytes)
 
 	if (t->ntxn != 0)
 		return 0;
-	if ((rc = lmdbgrow_initial(t->env, bytes, TREE_MAPSIZE)) != 0)
+	if ((rc = lmdbgrow_initial(t->env, bytes, TREE_MAPSIZE, &t->dead)) != 0)
 		return mdb_fail(t, rc);
 	return 0;
 }
@@ -781,7 +787,7 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 	x->write = write;
 	x->serial = ++t->serials;
 	if ((rc = lmdbgrow_begin(t->env, t->ntxn, write ? 0 : MDB_RDONLY,
-		 &x->txn)) != 0) {
+		 &x->txn, &t->dead)) != 0) {
 		free(x);
 		return mdb_fail(t, rc);
 	}
@@ -1714,7 +1720,8 @@ tree_last_txnid(struct tree *t)
 
 	/* Our own counter, not LMDB's transaction id: mdb_copy -c (a
 	 * compaction) keeps the former and resets the latter. */
-	if (lmdbgrow_begin(t->env, t->ntxn, MDB_RDONLY, &txn) != 0)
+	if (t->dead ||
+	    lmdbgrow_begin(t->env, t->ntxn, MDB_RDONLY, &txn, &t->dead) != 0)
 		return 0;
 	if (mdb_get(txn, t->meta, &k, &d) == 0 && d.mv_size == 8)
 		n = bytes_load64(d.mv_data);

@@ -892,8 +892,13 @@ sweep_once(coffre_vault *v, struct coffre_sweep_result *res, int retry,
 		committed = 1;
 		/* The keys are gone; the index says so, each part run again
 		 * when it filled the map (now grown). */
+		int marked = 0;
 		for (int tries = 0;; tries++) {
-			rc = mark_gone_archives(v, &res->archives);
+			/* What committed is not run again. */
+			rc = 0;
+			if (!marked &&
+			    (rc = mark_gone_archives(v, &res->archives)) == 0)
+				marked = 1;
 			if (rc == 0 && s.ndocs > 0)
 				rc = sweep_mark_docs(v, &s);
 			if (rc != COFFRE_EFAIL || tries == VAULT_MAP_TRIES ||
@@ -914,6 +919,7 @@ sweep_once(coffre_vault *v, struct coffre_sweep_result *res, int retry,
 		audit_ev_num(&ev, "keys_destroyed", 0);
 		if ((rc = audit_log(v, "sweep", "done", &ev)) != 0)
 			goto out;
+		committed = 1; /* the event: not to be logged twice */
 		/* Records a crashed sweep left marked live are marked now. */
 		if ((rc = mark_gone_archives(v, &res->archives)) != 0)
 			goto out;

@@ -105,8 +105,16 @@ check_rec(struct checking *c, const struct idoc *d, int arc)
 	if (rc == TREE_ENOTFOUND && !arc) {
 		/* A key still linked under its user is damage, not a shred. */
 		uint64_t uk;
-		if (tree_user_find(c->tx, d->user, strlen(d->user), &uk) == 0 &&
-		    tree_is_child(c->tx, uk, d->keyid) != 0) {
+		int found =
+		    tree_user_find(c->tx, d->user, strlen(d->user), &uk);
+		if (found == -1) {
+			/* Unknown whether it was shredded: nothing is marked. */
+			report(c, 1, "document %s: %s", ids,
+			    tree_errmsg(v->tree));
+			c->fatal = c->incomplete = 1;
+			return 0;
+		}
+		if (found == 0 && tree_is_child(c->tx, uk, d->keyid) != 0) {
 			report(c, 1,
 			    "document %s: its key is missing while its user's "
 			    "key still lists it (corrupt; not repairable)",

@@ -198,10 +198,10 @@ config_parse(const char *text, size_t len, struct config *c, char *err,
 			x = strtoull(v, &end, 10);
 			if (*v < '1' || *v > '9' || *end != '\0' ||
 			    errno != 0 || x < (1ULL << 20) ||
-			    x > (1ULL << 46)) {
+			    x > (1ULL << 44)) {
 				snprintf(err, errlen,
 				    "coffre.conf line %d: map_size takes a "
-				    "number of bytes from 2^20 to 2^46",
+				    "number of bytes from 2^20 to 2^44",
 				    lineno);
 				return -1;
 			}

@@ -28,7 +28,7 @@ struct index {
 	MDB_env *env;
 	MDB_dbi docs, reviews, by_user, meta, archives, audit;
 	/* The map, as in keys/tree.c. */
-	int ntxn, mapfull;
+	int ntxn, mapfull, dead; /* dead: only mdb_env_close() is safe */
 	unsigned grows, fulls;
 	char err[256];
 };
@@ -136,8 +136,14 @@ index_map_prepare(struct index *ix, int write)
 {
 	int rc, grown;
 
+	if (ix->dead) {
+		snprintf(ix->err, sizeof(ix->err), "%s",
+		    "index.mdb: its map could not be moved (out of address "
+		    "space?): open the vault again");
+		return -1;
+	}
 	rc = lmdbgrow_prepare(ix->env, ix->ntxn, write, write && ix->mapfull,
-	    &grown);
+	    &grown, &ix->dead);
 	if (rc != 0)
 		return ifail(ix, rc);
 	if (grown) {
@@ -155,7 +161,8 @@ index_map_size(struct index *ix, uint64_t bytes)
 
 	if (ix->ntxn != 0)
 		return 0;
-	if ((rc = lmdbgrow_initial(ix->env, bytes, INDEX_MAPSIZE)) != 0)
+	if ((rc = lmdbgrow_initial(ix->env, bytes, INDEX_MAPSIZE, &ix->dead)) !=
+	    0)
 		return ifail(ix, rc);
 	return 0;
 }
@@ -199,7 +206,7 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 		return icorrupt(ix, "free-page list (refusing to write)");
 	}
 	if ((rc = lmdbgrow_begin(ix->env, ix->ntxn, write ? 0 : MDB_RDONLY,
-		 &x->txn)) != 0) {
+		 &x->txn, &ix->dead)) != 0) {
 		free(x);
 		return ifail(ix, rc);
 	}

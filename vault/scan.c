@@ -46,7 +46,8 @@
  * to NAME_CONFIRM bytes), and a hit must match all of that: a name found by
  * its first 8 bytes only would be found in any file that holds a word it
  * starts with ("contract" in the audit log's JSON, say).  Names that share
- * their first 8 bytes share an entry, which keeps their common prefix.
+ * their first 8 bytes have an entry each (the same hash): a hit is any
+ * entry that matches whole.
  */
 struct markers {
 	size_t w; /* window */
@@ -184,17 +185,10 @@ markers_add(struct markers *m, const uint8_t *p, size_t len)
 	for (j = h & (m->cap - 1); m->hash[j] != 0;
 	     j = (j + 1) & (m->cap - 1)) {
 		e = m->bytes + m->idx[j];
-		if (m->hash[j] != h ||
-		    memcmp(m->confirm ? e + 1 : e, p, m->w) != 0)
-			continue;
-		if (m->confirm) {
-			/* Already there: keep the prefix both share. */
-			size_t k = m->w;
-			while (k < e[0] && k < keep && e[1 + k] == p[k])
-				k++;
-			e[0] = (uint8_t)k;
-		}
-		return 0;
+		if (m->hash[j] == h &&
+		    (m->confirm ? e[0] == keep && memcmp(e + 1, p, keep) == 0
+				: memcmp(e, p, m->w) == 0))
+			return 0; /* already there */
 	}
 	e = m->bytes + m->nbytes;
 	if (m->confirm) {
@@ -266,13 +260,20 @@ sample_doc(void *ctx, const struct idoc *d)
 	coffre_vault *v = s->v;
 	char ids[COFFRE_DOCID_LEN + 1], name[COFFRE_NAME_MAX + 1];
 	size_t taken = 0, b;
+	int rc;
 
 	if (d->status == COFFRE_SHREDDED)
 		return 0;
 	util_docid_encode(d->id, ids);
-	if (tree_node_key(s->tx, d->keyid, v->dk) != 0) {
+	if ((rc = tree_node_key(s->tx, d->keyid, v->dk)) != 0) {
 		sodium_memzero(v->dk, 32);
-		return 0; /* check reports it */
+		if (rc == -1) {
+			/* Not known to be shredded: it could not be sampled. */
+			report(s, 1, "document %s could not be sampled: %s",
+			    ids, tree_errmsg(v->tree));
+			s->failed = 1;
+		}
+		return 0; /* its key is destroyed: check reports it */
 	}
 	if (vault_open_text(v, d->id, "name", d->sname, d->snamelen, name,
 		COFFRE_NAME_MAX) == 0 &&

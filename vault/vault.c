@@ -297,9 +297,19 @@ coffre_init(const char *dir, const struct coffre_init_opts *opts,
 		opts != NULL ? opts->passphrase_len : 0, &t, errbuf,
 		errlen) != 0)
 		goto out;
-	if (tree_begin(t, 1, &x) != 0 ||
-	    tree_meta_put(x, "retention_years", years) != 0 ||
-	    tree_audit_pubkey(x, pk) != 0 || tree_commit(x) != 0) {
+	if (tree_begin(t, 1, &x) != 0) {
+		x = NULL;
+		snprintf(errbuf, errlen, "%s", tree_errmsg(t));
+		goto out;
+	}
+	if (tree_meta_put(x, "retention_years", years) != 0 ||
+	    tree_audit_pubkey(x, pk) != 0) {
+		snprintf(errbuf, errlen, "%s", tree_errmsg(t));
+		tree_abort(x);
+		x = NULL;
+		goto out;
+	}
+	if (tree_commit(x) != 0) {
 		x = NULL;
 		snprintf(errbuf, errlen, "%s", tree_errmsg(t));
 		goto out;
@@ -439,11 +449,14 @@ coffre_open(const char *dir, const char *passphrase, size_t passphrase_len,
 		goto err;
 	}
 	if (v->conf.map_size != 0 &&
-	    (tree_map_size(v->tree, v->conf.map_size) != 0 ||
-		index_map_size(v->index, v->conf.map_size) != 0)) {
+	    tree_map_size(v->tree, v->conf.map_size) != 0) {
+		snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
+		rc = COFFRE_EFAIL;
+		goto err;
+	}
+	if (v->conf.map_size != 0 &&
+	    index_map_size(v->index, v->conf.map_size) != 0) {
 		snprintf(errbuf, errlen, "%s", index_errmsg(v->index));
-		if (tree_map_size(v->tree, v->conf.map_size) != 0)
-			snprintf(errbuf, errlen, "%s", tree_errmsg(v->tree));
 		rc = COFFRE_EFAIL;
 		goto err;
 	}
@@ -562,6 +575,7 @@ struct sealing {
 	uint8_t *pt; /* two CHUNK_BYTES plaintext buffers */
 	uint8_t *ct;
 	crypto_secretstream_xchacha20poly1305_state *st;
+	int map_tries; /* passes run again after a map grew */
 };
 
 /* Next plaintext bytes: the head first, then the reader. */
@@ -1067,8 +1081,8 @@ seal_index(coffre_vault *v, struct seal_item *items, size_t n,
 
 /* Commit the sealed items: segments, key tree, then the index. */
 static int
-seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
-    struct tree_txn *tx, struct index_txn *ix)
+seal_commit(coffre_vault *v, struct sealing *s, struct seal_item *items,
+    size_t n, struct tree_txn *tx, struct index_txn *ix)
 {
 	int rc;
 
@@ -1080,7 +1094,8 @@ seal_commit(coffre_vault *v, struct seal_item *items, size_t n,
 	if ((rc = tree_commit(tx)) != 0) {
 		index_abort(ix);
 		rc = vault_tree_code(v, rc);
-		return rc == COFFRE_EFAIL && vault_map_grow(v) == 1
+		return rc == COFFRE_EFAIL && s->map_tries++ < VAULT_MAP_TRIES &&
+			vault_map_grow(v) == 1
 		    ? seal_reread(v, items, n)
 		    : rc;
 	}
@@ -1148,7 +1163,8 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 		sodium_memzero(v->dk, 32);
 		tree_abort(tx);
 		index_abort(ix);
-		if (batch && rc == COFFRE_EFAIL && vault_map_grow(v) == 1)
+		if (batch && rc == COFFRE_EFAIL &&
+		    s->map_tries++ < VAULT_MAP_TRIES && vault_map_grow(v) == 1)
 			return seal_reread(v, items, i + 1);
 		if (batch)
 			return rc;
@@ -1164,7 +1180,7 @@ seal_pass(coffre_vault *v, struct sealing *s, struct seal_item *items, size_t n)
 			}
 		return SEAL_AGAIN;
 	}
-	return seal_commit(v, items, n, tx, ix);
+	return seal_commit(v, s, items, n, tx, ix);
 }
 
 /* Log each refused request (the detail never: no names). */

@@ -132,6 +132,8 @@ expect_ok "scan passes once it is gone" -- coffre audit scan
 mk n1
 coffre seal --user erin --community medecins --name "contract-2024-signed.pdf" \
     "$TMPDIR_E2E/n1" >/dev/null
+coffre seal --user erin --community medecins --name "contract_2023.pdf" \
+    "$TMPDIR_E2E/n1" >/dev/null
 expect_ok "scan passes with names that start like the log's words" -- \
     coffre audit scan
 printf 'xx contract-2024-signed.pdf yy' >"$VAULT/segments/names.bin"

@@ -144,6 +144,8 @@ WRAP_INT(int, mdb_env_open,
     EIO)
 WRAP_INT(int, mdb_env_set_flags, (MDB_env * e, unsigned f, int on), (e, f, on),
     EINVAL, EINVAL)
+WRAP_INT(int, mdb_env_set_mapsize, (MDB_env * e, size_t n), (e, n), ENOMEM,
+    ENOMEM)
 
 /* A failed commit ends the transaction, as LMDB's does. */
 int __real_mdb_txn_commit(MDB_txn *t);
@@ -487,7 +489,7 @@ static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[512], pk[64], until[11];
+	char err[512], pk[64], until[11], conf[TU_PATH_MAX];
 	char id[COFFRE_DOCID_LEN + 1];
 	struct coffre_shred_result sr;
 
@@ -501,6 +503,9 @@ setup(void **state)
 	tar_make(f);
 	if (coffre_init(f->tmpl, NULL, pk, err, sizeof(err)) != 0)
 		fail_msg("coffre_init: %s", err);
+	/* Maps set at open, so that a failed mdb_env_set_mapsize is met. */
+	tu_write(tu_path(conf, f->tmpl, "coffre.conf"), "map_size = 1048576\n",
+	    19, O_CREAT | O_EXCL);
 	vopen(f, f->tmpl);
 	assert_int_equal(seal(f->v, "dave", f->keep, f->keep_id), 0);
 	assert_int_equal(seal(f->v, "alice", f->doc, f->alice_id), 0);
