@@ -70,11 +70,8 @@ struct tree {
 	 * joins it, and every use of the root file settles first. */
 	pthread_t eraser;
 	int erasing, erase_rc;
-	uint64_t serials; /* transactions begun */
-	/* The map (keys/lmdbgrow.h): transactions open now; a transaction
-	 * filled it; times it grew, and of those after a full one. */
-	int ntxn, mapfull, dead; /* dead: only mdb_env_close() is safe */
-	unsigned grows, fulls;
+	uint64_t serials;    /* transactions begun */
+	struct lmdbgrow map; /* keys/lmdbgrow.h */
 	char erase_err[256];
 	char err[256];
 };
@@ -105,8 +102,9 @@ terr(struct tree *t, const char *fmt, ...)
 static int
 mdb_fail(struct tree *t, int rc)
 {
-	snprintf(t->err, sizeof(t->err), "keys/tree.mdb: %s", mdb_strerror(rc));
-	t->mapfull |= rc == MDB_MAP_FULL;
+	snprintf(t->err, sizeof(t->err), "keys/tree.mdb: %s",
+	    lmdbgrow_strerror(rc));
+	lmdbgrow_failed(&t->map, rc);
 	return -1;
 }
 
@@ -548,6 +546,7 @@ env_open(struct tree *t, const char *keysdir)
 	    (rc = mdb_env_open(t->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600)) !=
 		0)
 		return mdb_fail(t, rc);
+	t->map.env = t->env;
 	if ((rc = mdb_txn_begin(t->env, NULL, 0, &txn)) != 0)
 		return mdb_fail(t, rc);
 	if ((rc = mdb_dbi_open(txn, "nodes", MDB_CREATE, &t->nodes)) != 0 ||
@@ -683,59 +682,27 @@ tree_errmsg(const struct tree *t)
 	return t->err;
 }
 
-/* Before a transaction: adopt or grow the map (keys/lmdbgrow.h). */
-static int
-tree_map_prepare(struct tree *t, int write)
-{
-	int rc, grown;
-
-	if (t->dead) {
-		terr(t, "%s",
-		    "keys/tree.mdb: its map could not be moved (out of address "
-		    "space?): open the vault again");
-		return -1;
-	}
-	rc = lmdbgrow_prepare(t->env, t->ntxn, write, write && t->mapfull,
-	    &grown, &t->dead);
-	if (rc != 0)
-		return mdb_fail(t, rc);
-	if (grown) {
-		t->grows++;
-		t->fulls += (unsigned)t->mapfull;
-		t->mapfull = 0;
-	}
-	return 0;
-}
-
 int
 tree_map_size(struct tree *t, uint64_t bytes)
 {
-	int rc;
+	int rc = lmdbgrow_initial(&t->map, bytes, TREE_MAPSIZE);
 
-	if (t->ntxn != 0)
-		return 0;
-	if ((rc = lmdbgrow_initial(t->env, bytes, TREE_MAPSIZE, &t->dead)) != 0)
-		return mdb_fail(t, rc);
-	return 0;
+	return rc != 0 ? mdb_fail(t, rc) : 0;
 }
 
 int
 tree_map_grow(struct tree *t)
 {
-	unsigned before = t->fulls;
+	int grown, rc = lmdbgrow_after(&t->map, &grown);
 
-	if (!t->mapfull || t->ntxn != 0)
-		return 0;
-	if (tree_map_prepare(t, 1) != 0)
-		return -1;
-	return t->fulls > before;
+	return rc != 0 ? mdb_fail(t, rc) : grown;
 }
 
 void
 tree_map_stats(const struct tree *t, unsigned *grows, unsigned *fulls)
 {
-	*grows = t->grows;
-	*fulls = t->fulls;
+	*grows = t->map.grows;
+	*fulls = t->map.fulls;
 }
 
 static void *
@@ -771,8 +738,8 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 
 	if (tree_settle(t) != 0)
 		return -1;
-	if (tree_map_prepare(t, write) != 0)
-		return -1;
+	if ((rc = lmdbgrow_prepare(&t->map, write)) != 0)
+		return mdb_fail(t, rc);
 	if (write && lmdbcheck_freelist(t->env) != 0) {
 		terr(t, "%s",
 		    "keys/tree.mdb: corrupt free-page list (refusing to write)");
@@ -786,12 +753,11 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 	x->t = t;
 	x->write = write;
 	x->serial = ++t->serials;
-	if ((rc = lmdbgrow_begin(t->env, t->ntxn, write ? 0 : MDB_RDONLY,
-		 &x->txn, &t->dead)) != 0) {
+	if ((rc = lmdbgrow_begin(&t->map, write ? 0 : MDB_RDONLY, &x->txn)) !=
+	    0) {
 		free(x);
 		return mdb_fail(t, rc);
 	}
-	t->ntxn++;
 	rc = meta_get(x, "epoch", &epoch);
 	if (rc == TREE_ENOTFOUND && write && t->epoch == 1) {
 		/* Being created. */
@@ -821,7 +787,7 @@ tree_begin(struct tree *t, int write, struct tree_txn **out)
 err:
 	mdb_txn_abort(x->txn);
 	free(x);
-	t->ntxn--;
+	lmdbgrow_end(&t->map);
 	return -1;
 }
 
@@ -885,7 +851,7 @@ tree_abort(struct tree_txn *x)
 		return;
 	if (x->txn != NULL)
 		mdb_txn_abort(x->txn);
-	x->t->ntxn--;
+	lmdbgrow_end(&x->t->map);
 	sodium_free(x->newroot);
 	free(x);
 }
@@ -1720,12 +1686,12 @@ tree_last_txnid(struct tree *t)
 
 	/* Our own counter, not LMDB's transaction id: mdb_copy -c (a
 	 * compaction) keeps the former and resets the latter. */
-	if (t->dead ||
-	    lmdbgrow_begin(t->env, t->ntxn, MDB_RDONLY, &txn, &t->dead) != 0)
+	if (lmdbgrow_begin(&t->map, MDB_RDONLY, &txn) != 0)
 		return 0;
 	if (mdb_get(txn, t->meta, &k, &d) == 0 && d.mv_size == 8)
 		n = bytes_load64(d.mv_data);
 	mdb_txn_abort(txn);
+	lmdbgrow_end(&t->map);
 	return n;
 }
 

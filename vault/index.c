@@ -27,9 +27,7 @@
 struct index {
 	MDB_env *env;
 	MDB_dbi docs, reviews, by_user, meta, archives, audit;
-	/* The map, as in keys/tree.c. */
-	int ntxn, mapfull, dead; /* dead: only mdb_env_close() is safe */
-	unsigned grows, fulls;
+	struct lmdbgrow map; /* keys/lmdbgrow.h */
 	char err[256];
 };
 
@@ -42,8 +40,9 @@ struct index_txn {
 static int
 ifail(struct index *ix, int rc)
 {
-	snprintf(ix->err, sizeof(ix->err), "index.mdb: %s", mdb_strerror(rc));
-	ix->mapfull |= rc == MDB_MAP_FULL;
+	snprintf(ix->err, sizeof(ix->err), "index.mdb: %s",
+	    lmdbgrow_strerror(rc));
+	lmdbgrow_failed(&ix->map, rc);
 	return -1;
 }
 
@@ -89,6 +88,7 @@ index_open(const char *dir, int create, struct index **out, char *err,
 	    (rc = mdb_env_open(ix->env, path, MDB_NOSUBDIR | MDB_NOTLS,
 		 0600)) != 0)
 		goto err;
+	ix->map.env = ix->env;
 	if ((rc = mdb_txn_begin(ix->env, NULL, 0, &txn)) != 0)
 		goto err;
 	if ((rc = mdb_dbi_open(txn, "docs", f, &ix->docs)) != 0 ||
@@ -130,60 +130,27 @@ index_errmsg(const struct index *ix)
 	return ix->err;
 }
 
-/* Before a transaction: adopt or grow the map (keys/lmdbgrow.h). */
-static int
-index_map_prepare(struct index *ix, int write)
-{
-	int rc, grown;
-
-	if (ix->dead) {
-		snprintf(ix->err, sizeof(ix->err), "%s",
-		    "index.mdb: its map could not be moved (out of address "
-		    "space?): open the vault again");
-		return -1;
-	}
-	rc = lmdbgrow_prepare(ix->env, ix->ntxn, write, write && ix->mapfull,
-	    &grown, &ix->dead);
-	if (rc != 0)
-		return ifail(ix, rc);
-	if (grown) {
-		ix->grows++;
-		ix->fulls += (unsigned)ix->mapfull;
-		ix->mapfull = 0;
-	}
-	return 0;
-}
-
 int
 index_map_size(struct index *ix, uint64_t bytes)
 {
-	int rc;
+	int rc = lmdbgrow_initial(&ix->map, bytes, INDEX_MAPSIZE);
 
-	if (ix->ntxn != 0)
-		return 0;
-	if ((rc = lmdbgrow_initial(ix->env, bytes, INDEX_MAPSIZE, &ix->dead)) !=
-	    0)
-		return ifail(ix, rc);
-	return 0;
+	return rc != 0 ? ifail(ix, rc) : 0;
 }
 
 int
 index_map_grow(struct index *ix)
 {
-	unsigned before = ix->fulls;
+	int grown, rc = lmdbgrow_after(&ix->map, &grown);
 
-	if (!ix->mapfull || ix->ntxn != 0)
-		return 0;
-	if (index_map_prepare(ix, 1) != 0)
-		return -1;
-	return ix->fulls > before;
+	return rc != 0 ? ifail(ix, rc) : grown;
 }
 
 void
 index_map_stats(const struct index *ix, unsigned *grows, unsigned *fulls)
 {
-	*grows = ix->grows;
-	*fulls = ix->fulls;
+	*grows = ix->map.grows;
+	*fulls = ix->map.fulls;
 }
 
 int
@@ -197,20 +164,19 @@ index_begin(struct index *ix, int write, const uint8_t *mackey,
 		snprintf(ix->err, sizeof(ix->err), "out of memory");
 		return -1;
 	}
-	if (index_map_prepare(ix, write) != 0) {
+	if ((rc = lmdbgrow_prepare(&ix->map, write)) != 0) {
 		free(x);
-		return -1;
+		return ifail(ix, rc);
 	}
 	if (write && lmdbcheck_freelist(ix->env) != 0) {
 		free(x);
 		return icorrupt(ix, "free-page list (refusing to write)");
 	}
-	if ((rc = lmdbgrow_begin(ix->env, ix->ntxn, write ? 0 : MDB_RDONLY,
-		 &x->txn, &ix->dead)) != 0) {
+	if ((rc = lmdbgrow_begin(&ix->map, write ? 0 : MDB_RDONLY, &x->txn)) !=
+	    0) {
 		free(x);
 		return ifail(ix, rc);
 	}
-	ix->ntxn++;
 	x->ix = ix;
 	x->mackey = mackey;
 	*out = x;
@@ -225,7 +191,7 @@ index_commit(struct index_txn *x)
 
 	FAULT_POINT("index-commit");
 	rc = mdb_txn_commit(x->txn);
-	ix->ntxn--;
+	lmdbgrow_end(&ix->map);
 	free(x);
 	if (rc != 0)
 		return ifail(ix, rc);
@@ -254,7 +220,7 @@ index_abort(struct index_txn *x)
 	if (x == NULL)
 		return;
 	mdb_txn_abort(x->txn);
-	x->ix->ntxn--;
+	lmdbgrow_end(&x->ix->map);
 	free(x);
 }
 
